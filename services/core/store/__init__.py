@@ -1,0 +1,19 @@
+"""Postgres access (psycopg 3 pool), one module per table family, numbered SQL migrations."""
+
+from services.core.store.apps import AppStore
+from services.core.store.db import FUNCTIONS_CHANNEL, WAKE_CHANNEL, Conn, Database
+from services.core.store.events import EventStore
+from services.core.store.runs import NewRun, RunStore, RunWrite, StepWrite
+
+__all__ = [
+    "FUNCTIONS_CHANNEL",
+    "WAKE_CHANNEL",
+    "AppStore",
+    "Conn",
+    "Database",
+    "EventStore",
+    "NewRun",
+    "RunStore",
+    "RunWrite",
+    "StepWrite",
+]

@@ -1,0 +1,269 @@
+"""Runs and their steps (table family: runs, steps).
+
+Claiming and checkpointing are fenced: a claim bumps ``lease_token``; a checkpoint only applies
+when the token it carries is still current and the run has not ended (a run cancelled while its
+app call was in flight stays cancelled). Every write that sets ``wake_at`` notifies the
+scheduler on ``headrace_wake`` with the wake time, so it never polls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from services.core.model import Job, Run, RunStatus, Step, StepStatus
+from services.core.store.db import WAKE_CHANNEL, Conn, Database
+
+_ACTIVE = RunStatus.RUNNING.value
+
+
+@dataclass(frozen=True, slots=True)
+class NewRun:
+    id: str
+    function_id: str
+    app_id: str
+    event_ids: tuple[str, ...]
+    max_attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class StepWrite:
+    step_id: str
+    name: str
+    op: str
+    status: StepStatus
+    attempts: int
+    memo: Any
+    output: Any
+    error: Any
+    append_to_stack: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RunWrite:
+    """The run's fields after a checkpoint. ``wake_at`` None means the run ended."""
+
+    status: RunStatus
+    attempt: int
+    target: str
+    planned: tuple[str, ...]
+    force_step_plan: bool
+    request_version: int
+    wait: dict[str, Any] | None
+    output: Any
+    error: Any
+    not_before: datetime
+    wake_at: datetime | None
+
+
+class RunStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(self, conn: Conn, runs: Sequence[NewRun], redeliver_seconds: float) -> list[str]:
+        """Insert runs, idempotent on (function, first event); returns the ids created."""
+        created: list[str] = []
+        for r in runs:
+            cur = await conn.execute(
+                "INSERT INTO runs (id, function_id, app_id, event_id, event_ids, status,"
+                " max_attempts, wake_at) VALUES (%s, %s, %s, %s, %s, %s, %s,"
+                " now() + make_interval(secs => %s))"
+                " ON CONFLICT (function_id, event_id) DO NOTHING RETURNING id",
+                (r.id, r.function_id, r.app_id, r.event_ids[0], list(r.event_ids), _ACTIVE,
+                 r.max_attempts, redeliver_seconds),
+            )
+            if await cur.fetchone() is not None:
+                created.append(r.id)
+        if created:
+            await _notify_wake(conn, "now() + make_interval(secs => %s)", (redeliver_seconds,))
+        return created
+
+    async def claim(
+        self, job: Job, owner: str, lease_seconds: float
+    ) -> tuple[Run, dict[str, Any]] | None:
+        """Take the run's lease if the job is current and the run is due and not leased.
+
+        Returns the run and its memoized steps (hash -> memo, in stack order), or None when the
+        job is stale, early, a duplicate, or the run ended.
+        """
+        async with self.db.tx() as conn:
+            cur = await conn.execute(
+                "UPDATE runs SET lease_token = lease_token + 1, lease_owner = %s,"
+                " wake_at = now() + make_interval(secs => %s),"
+                " started_at = coalesce(started_at, now())"
+                " WHERE id = %s AND generation = %s AND status = %s AND not_before <= now()"
+                " AND (lease_owner IS NULL OR wake_at <= now())"
+                " RETURNING *",
+                (owner, lease_seconds, job.run_id, job.generation, _ACTIVE),
+            )
+            row = await cur.fetchone()
+            if row is None:
+                return None
+            await _notify_wake(conn, "now() + make_interval(secs => %s)", (lease_seconds,))
+            cur = await conn.execute(
+                "SELECT step_id, memo FROM steps WHERE run_id = %s AND position IS NOT NULL"
+                " ORDER BY position",
+                (job.run_id,),
+            )
+            memo = {s["step_id"]: s["memo"] for s in await cur.fetchall()}
+        return _run(row), memo
+
+    async def checkpoint(
+        self, run_id: str, lease_token: int, steps: Sequence[StepWrite], run: RunWrite
+    ) -> int | None:
+        """Commit step results and the run's next move in one transaction.
+
+        Returns the new generation, or None when the lease was lost (fenced) or the run ended.
+        """
+        appended = [s.step_id for s in steps if s.append_to_stack]
+        ended = run.status is not RunStatus.RUNNING
+        async with self.db.tx() as conn:
+            cur = await conn.execute(
+                "UPDATE runs SET generation = generation + 1, lease_owner = NULL,"
+                " status = %s, attempt = %s, stack = stack || %s::text[], target = %s,"
+                " planned = %s, force_step_plan = %s, request_version = %s, wait = %s,"
+                " output = %s, error = %s, not_before = %s, wake_at = %s,"
+                " ended_at = CASE WHEN %s THEN now() END"
+                " WHERE id = %s AND lease_token = %s AND lease_owner IS NOT NULL"
+                " AND status = %s RETURNING generation, cardinality(stack) AS depth",
+                (
+                    run.status.value, run.attempt, appended, run.target, list(run.planned),
+                    run.force_step_plan, run.request_version, _json(run.wait),
+                    _json(run.output), _json(run.error), run.not_before, run.wake_at, ended,
+                    run_id, lease_token, _ACTIVE,
+                ),
+            )
+            row = await cur.fetchone()
+            if row is None:
+                return None
+            position = row["depth"] - len(appended)
+            for s in steps:
+                pos = None
+                if s.append_to_stack:
+                    pos = position
+                    position += 1
+                done = s.status in (StepStatus.COMPLETED, StepStatus.FAILED)
+                await conn.execute(
+                    "INSERT INTO steps (run_id, step_id, name, op, status, attempts, position,"
+                    " memo, output, error, ended_at)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, CASE WHEN %s THEN now() END)"
+                    " ON CONFLICT (run_id, step_id) DO UPDATE SET name = excluded.name,"
+                    " op = excluded.op, status = excluded.status, attempts = excluded.attempts,"
+                    " position = excluded.position, memo = excluded.memo,"
+                    " output = excluded.output, error = excluded.error,"
+                    " ended_at = excluded.ended_at",
+                    (run_id, s.step_id, s.name, s.op, s.status.value, s.attempts, pos,
+                     Jsonb(s.memo), _json(s.output), _json(s.error), done),
+                )
+            if run.wake_at is not None:
+                await _notify_wake(conn, "%s::timestamptz", (run.wake_at,))
+            return int(row["generation"])
+
+    async def complete_wait(self, conn: Conn, run_id: str, step_id: str, depth: int) -> None:
+        """Mark a finished sleep's step completed at the end of the stack."""
+        await conn.execute(
+            "UPDATE steps SET status = %s, position = %s, memo = 'null'::jsonb, ended_at = now()"
+            " WHERE run_id = %s AND step_id = %s",
+            (StepStatus.COMPLETED.value, depth, run_id, step_id),
+        )
+
+    async def fire_due(self, redeliver_seconds: float, limit: int = 1000) -> list[Job]:
+        """Runs whose wake time passed: push their wake time out and return their jobs."""
+        async with self.db.tx() as conn:
+            cur = await conn.execute(
+                "UPDATE runs SET wake_at = now() + make_interval(secs => %s)"
+                " WHERE id IN (SELECT id FROM runs WHERE wake_at <= now() ORDER BY wake_at"
+                "   LIMIT %s FOR UPDATE SKIP LOCKED)"
+                " RETURNING id, generation",
+                (redeliver_seconds, limit),
+            )
+            return [Job(r["id"], r["generation"]) for r in await cur.fetchall()]
+
+    async def next_wake(self) -> datetime | None:
+        async with self.db.conn() as conn:
+            cur = await conn.execute("SELECT min(wake_at) AS w FROM runs WHERE wake_at IS NOT NULL")
+            row = await cur.fetchone()
+            return row["w"] if row else None
+
+    async def wake_all_now(self) -> int:
+        """Make every unleased active run due now (after the job log itself was lost)."""
+        async with self.db.tx() as conn:
+            cur = await conn.execute(
+                "UPDATE runs SET wake_at = greatest(not_before, now())"
+                " WHERE wake_at IS NOT NULL AND lease_owner IS NULL AND wait IS NULL"
+            )
+            return cur.rowcount
+
+    async def get(self, run_id: str) -> Run | None:
+        async with self.db.conn() as conn:
+            cur = await conn.execute("SELECT * FROM runs WHERE id = %s", (run_id,))
+            row = await cur.fetchone()
+            return _run(row) if row else None
+
+    async def for_event(self, event_id: str) -> list[Run]:
+        async with self.db.conn() as conn:
+            cur = await conn.execute(
+                "SELECT * FROM runs WHERE %s = ANY(event_ids) ORDER BY id", (event_id,)
+            )
+            return [_run(r) for r in await cur.fetchall()]
+
+    async def steps(self, run_id: str) -> list[Step]:
+        """A run's steps in execution order (finished ones by position, then the rest)."""
+        async with self.db.conn() as conn:
+            cur = await conn.execute(
+                "SELECT * FROM steps WHERE run_id = %s"
+                " ORDER BY position NULLS LAST, started_at",
+                (run_id,),
+            )
+            return [
+                Step(
+                    run_id=r["run_id"], step_id=r["step_id"], name=r["name"], op=r["op"],
+                    status=StepStatus(r["status"]), attempts=r["attempts"], memo=r["memo"],
+                    output=r["output"], error=r["error"], position=r["position"],
+                    started_at=r["started_at"], ended_at=r["ended_at"],
+                )
+                for r in await cur.fetchall()
+            ]
+
+
+async def _notify_wake(conn: Conn, when_sql: str, params: tuple[Any, ...]) -> None:
+    await conn.execute(
+        f"SELECT pg_notify('{WAKE_CHANNEL}',"
+        f" (extract(epoch FROM {when_sql}) * 1000)::bigint::text)",
+        params,
+    )
+
+
+def _json(value: Any) -> Jsonb | None:
+    """A jsonb parameter; None is SQL NULL (memos use ``Jsonb`` directly: null is a value)."""
+    return None if value is None else Jsonb(value)
+
+
+def _run(row: dict[str, Any]) -> Run:
+    return Run(
+        id=row["id"],
+        function_id=row["function_id"],
+        app_id=row["app_id"],
+        event_ids=tuple(row["event_ids"]),
+        status=RunStatus(row["status"]),
+        generation=row["generation"],
+        attempt=row["attempt"],
+        max_attempts=row["max_attempts"],
+        stack=tuple(row["stack"]),
+        request_version=row["request_version"],
+        force_step_plan=row["force_step_plan"],
+        target=row["target"],
+        planned=tuple(row["planned"]),
+        wait=row["wait"],
+        output=row["output"],
+        error=row["error"],
+        lease_token=row["lease_token"],
+        not_before=row["not_before"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+    )
