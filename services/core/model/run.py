@@ -72,6 +72,7 @@ class Run:
     force_step_plan: bool = False
     target: str = "step"
     planned: tuple[str, ...] = ()
+    planned_mode: str = "wait"
     wait: dict[str, Any] | None = None
     output: Any = None
     error: Any = None

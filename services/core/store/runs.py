@@ -51,6 +51,7 @@ class RunWrite:
     attempt: int
     target: str
     planned: tuple[str, ...]
+    planned_mode: str
     force_step_plan: bool
     request_version: int
     wait: dict[str, Any] | None
@@ -125,13 +126,13 @@ class RunStore:
             cur = await conn.execute(
                 "UPDATE runs SET generation = generation + 1, lease_owner = NULL,"
                 " status = %s, attempt = %s, stack = stack || %s::text[], target = %s,"
-                " planned = %s, force_step_plan = %s, request_version = %s, wait = %s,"
+                " planned = %s, planned_mode = %s, force_step_plan = %s, request_version = %s, wait = %s,"
                 " output = %s, error = %s, not_before = %s, wake_at = %s,"
                 " ended_at = CASE WHEN %s THEN now() END"
                 " WHERE id = %s AND lease_token = %s AND lease_owner IS NOT NULL"
                 " AND status = %s RETURNING generation, cardinality(stack) AS depth",
                 (
-                    run.status.value, run.attempt, appended, run.target, list(run.planned),
+                    run.status.value, run.attempt, appended, run.target, list(run.planned), run.planned_mode,
                     run.force_step_plan, run.request_version, _json(run.wait),
                     _json(run.output), _json(run.error), run.not_before, run.wake_at, ended,
                     run_id, lease_token, _ACTIVE,
@@ -258,6 +259,7 @@ def _run(row: dict[str, Any]) -> Run:
         force_step_plan=row["force_step_plan"],
         target=row["target"],
         planned=tuple(row["planned"]),
+        planned_mode=row["planned_mode"],
         wait=row["wait"],
         output=row["output"],
         error=row["error"],

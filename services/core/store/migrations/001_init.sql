@@ -61,6 +61,7 @@ CREATE TABLE runs (
     force_step_plan boolean NOT NULL DEFAULT false,
     target          text NOT NULL DEFAULT 'step',
     planned         text[] NOT NULL DEFAULT '{}',
+    planned_mode    text NOT NULL DEFAULT 'wait',
     wait            jsonb,
     output          jsonb,
     error           jsonb,
