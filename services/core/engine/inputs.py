@@ -171,9 +171,7 @@ class RunState:
             raise ValueError("RunState.now must be timezone-aware")
 
     @classmethod
-    def from_run(
-        cls, run: Run, now: datetime, memo_keys: frozenset[str] | None = None
-    ) -> RunState:
+    def from_run(cls, run: Run, now: datetime, memo_keys: frozenset[str] | None = None) -> RunState:
         """The engine's view of a stored run. ``planned_mode`` lives in ``run.extra``."""
         mode = run.extra.get("planned_mode", "wait")
         return cls(

@@ -38,9 +38,7 @@ class RetryPolicy:
     @classmethod
     def production(cls) -> RetryPolicy:
         """About 10 s, 25 s, 1 min, 2.5 min, 6.5 min, ... up to an hour."""
-        return cls(
-            base=timedelta(seconds=10), factor=2.5, cap=timedelta(hours=1), jitter=0.2
-        )
+        return cls(base=timedelta(seconds=10), factor=2.5, cap=timedelta(hours=1), jitter=0.2)
 
     @classmethod
     def dev(cls) -> RetryPolicy:
