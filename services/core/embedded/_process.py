@@ -60,7 +60,9 @@ def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
     return preexec
 
 
-def stop_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
+def stop_process(
+    proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 15.0
+) -> None:
     """Send ``sig``, wait up to ``timeout`` seconds, then kill."""
     if proc.poll() is not None:
         return
@@ -115,7 +117,7 @@ def kafka_brokers_visible(host: str, port: int, timeout: float = 2.0) -> bool:
     if len(reply) < 12:
         return False
     correlation_id, _throttle, brokers = struct.unpack(">iii", reply[:12])
-    return correlation_id == 1 and brokers > 0
+    return bool(correlation_id == 1 and brokers > 0)
 
 
 def _read_exactly(sock: socket.socket, n: int) -> bytes:

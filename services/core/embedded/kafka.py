@@ -18,8 +18,14 @@ import uuid
 from pathlib import Path
 from types import TracebackType
 
-from ._process import die_with_parent, free_port, kafka_brokers_visible, stop_process, tail
-from ._process import wait_until
+from ._process import (
+    die_with_parent,
+    free_port,
+    kafka_brokers_visible,
+    stop_process,
+    tail,
+    wait_until,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +91,10 @@ log.cleaner.dedupe.buffer.size=8388608
 """
 
 _JVM_OPTIONS = [
-    "-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+    "-Xms128m",
+    "-Xmx512m",
+    "-XX:+UseSerialGC",
+    "-XX:TieredStopAtLevel=1",
     "-Djava.awt.headless=true",
 ]
 
@@ -166,9 +175,19 @@ class ApacheKafka:
         shutil.rmtree(staging, ignore_errors=True)
         log.info("fetching Apache Kafka %s jars with Maven", KAFKA_VERSION)
         done = subprocess.run(
-            [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
-             f"-DoutputDirectory={staging}", "-DincludeScope=runtime"],
-            capture_output=True, text=True, check=False,
+            [
+                mvn,
+                "-q",
+                "-B",
+                "-f",
+                str(pom),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={staging}",
+                "-DincludeScope=runtime",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if done.returncode != 0 or not any(staging.glob("kafka_*.jar")):
             shutil.rmtree(staging, ignore_errors=True)
@@ -190,9 +209,13 @@ class ApacheKafka:
             self._controller_port = free_port()
         data_dir = self.run_dir / "data"
         properties = self.run_dir / "server.properties"
-        properties.write_text(_SERVER_PROPERTIES.format(
-            port=self.port, controller_port=self._controller_port, log_dir=data_dir,
-        ))
+        properties.write_text(
+            _SERVER_PROPERTIES.format(
+                port=self.port,
+                controller_port=self._controller_port,
+                log_dir=data_dir,
+            )
+        )
         log4j = self.run_dir / "log4j.properties"
         log4j.write_text(_LOG4J)
         classpath = f"{self.libs_dir}{os.sep}*"
@@ -200,9 +223,18 @@ class ApacheKafka:
         if not (data_dir / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             done = subprocess.run(
-                [*java, "kafka.tools.StorageTool", "format", "-t", cluster_id,
-                 "-c", str(properties)],
-                capture_output=True, text=True, check=False,
+                [
+                    *java,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    cluster_id,
+                    "-c",
+                    str(properties),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if done.returncode != 0:
                 raise KafkaError(f"kafka storage format failed:\n{done.stdout}{done.stderr}")
@@ -218,8 +250,12 @@ class ApacheKafka:
         (self.run_dir / "kafka.pid").write_text(f"{self._proc.pid}\n")
         (self.run_dir / "bootstrap").write_text(f"{self.bootstrap}\n")
         port = self.port
-        if not wait_until(lambda: kafka_brokers_visible("127.0.0.1", port),
-                          timeout=timeout, proc=self._proc, interval=0.25):
+        if not wait_until(
+            lambda: kafka_brokers_visible("127.0.0.1", port),
+            timeout=timeout,
+            proc=self._proc,
+            interval=0.25,
+        ):
             code = self._proc.poll()
             self.stop()
             raise KafkaError(

@@ -23,8 +23,14 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from ._process import accepts_connections, die_with_parent, free_port, port_is_free, tail
-from ._process import wait_until
+from ._process import (
+    accepts_connections,
+    die_with_parent,
+    free_port,
+    port_is_free,
+    tail,
+    wait_until,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +64,8 @@ class EmbeddedPostgres:
     >>> with EmbeddedPostgres(Path(".headrace/postgres")) as url:   # doctest: +SKIP
     ...     psycopg.connect(url)
 
-    ``durable=False`` turns off fsync and friends: for tests, where speed matters more than
-    surviving a power cut.
+    ``durable=False`` turns off fsync: for tests, where speed matters more than surviving a
+    power cut.
     """
 
     def __init__(self, data_dir: Path, port: int | None = None, *, durable: bool = True) -> None:
@@ -168,8 +174,15 @@ class EmbeddedPostgres:
         if self._user is not None:
             self._chown_data_dir()
         cmd = [
-            str(bin_dir / "initdb"), "-D", str(self.data_dir), "--auth=trust", "-U", "postgres",
-            "--encoding=UTF8", "--locale=C", "--no-instructions",
+            str(bin_dir / "initdb"),
+            "-D",
+            str(self.data_dir),
+            "--auth=trust",
+            "-U",
+            "postgres",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-instructions",
         ]
         if not self.durable:
             cmd.append("--no-sync")
@@ -183,9 +196,16 @@ class EmbeddedPostgres:
             pwd.getpwnam(SYSTEM_USER)
         except KeyError:
             subprocess.run(
-                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                 SYSTEM_USER],
-                check=True, capture_output=True,
+                [
+                    "useradd",
+                    "--system",
+                    "--no-create-home",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    SYSTEM_USER,
+                ],
+                check=True,
+                capture_output=True,
             )
         install = bin_dir.parent
         _let_others_traverse(install)
@@ -199,7 +219,9 @@ class EmbeddedPostgres:
         for root, dirs, files in os.walk(self.data_dir):
             os.chown(root, entry.pw_uid, entry.pw_gid)
             for name in dirs + files:
-                os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+                os.chown(
+                    os.path.join(root, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False
+                )
 
     # -- start ----------------------------------------------------------------------------
 
@@ -256,7 +278,9 @@ class EmbeddedPostgres:
             "logging_collector": "off",
         }
         if not self.durable:
-            settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+            # Only an OS crash can lose data this way; a killed server still keeps every commit,
+            # which chaos tests rely on (synchronous_commit stays on for that reason).
+            settings |= {"fsync": "off", "full_page_writes": "off"}
         cmd = [str(bin_dir / "postgres"), "-D", str(self.data_dir), "-p", str(self.port)]
         for key, value in settings.items():
             cmd += ["-c", f"{key}={value}"]
