@@ -87,8 +87,10 @@ def build_app(services: Sequence[Service], metrics: Metrics) -> Starlette:
     async def health(_: Request) -> Response:
         states = {s.name: s.ready() for s in services}
         ok = all(states.values())
-        return JSONResponse({"status": "ok" if ok else "starting", "services": states},
-                            status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ok" if ok else "starting", "services": states},
+            status_code=200 if ok else 503,
+        )
 
     async def prometheus(_: Request) -> Response:
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
@@ -100,8 +102,12 @@ def build_app(services: Sequence[Service], metrics: Metrics) -> Starlette:
 
 
 async def serve(
-    services: Sequence[Service], settings: Settings, metrics: Metrics,
-    *, ready: asyncio.Event | None = None, stop: asyncio.Event | None = None,
+    services: Sequence[Service],
+    settings: Settings,
+    metrics: Metrics,
+    *,
+    ready: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None,
 ) -> None:
     """Start the services, serve HTTP, and run until SIGINT/SIGTERM or ``stop`` is set."""
     stop = stop or asyncio.Event()
@@ -112,8 +118,13 @@ async def serve(
     for s in services:
         await s.start()
     config = uvicorn.Config(
-        build_app(services, metrics), host=settings.host, port=settings.port,
-        log_level="warning", lifespan="off", access_log=False, timeout_keep_alive=30,
+        build_app(services, metrics),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+        timeout_keep_alive=30,
     )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
@@ -126,8 +137,12 @@ async def serve(
             if tasks[-1].done():
                 tasks[-1].result()
             await asyncio.sleep(0.02)
-        log.info("%s listening on http://%s:%d", ", ".join(s.name for s in services),
-                 settings.host, settings.port)
+        log.info(
+            "%s listening on http://%s:%d",
+            ", ".join(s.name for s in services),
+            settings.host,
+            settings.port,
+        )
         if ready is not None:
             ready.set()
         stopper = asyncio.create_task(stop.wait())

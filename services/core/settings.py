@@ -66,7 +66,9 @@ class Settings:
 
     def validate(self) -> None:
         if self.server_kind not in ("dev", "cloud"):
-            raise ConfigError(f"HEADRACE_SERVER_KIND must be 'dev' or 'cloud', not {self.server_kind!r}")
+            raise ConfigError(
+                f"HEADRACE_SERVER_KIND must be 'dev' or 'cloud', not {self.server_kind!r}"
+            )
         if self.retry_schedule not in ("dev", "production"):
             raise ConfigError(
                 f"HEADRACE_RETRY_SCHEDULE must be 'dev' or 'production', not {self.retry_schedule!r}"

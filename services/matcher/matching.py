@@ -42,7 +42,9 @@ class TriggerIndex:
             fn = self.by_id.get(str(event.data.get("function_id", "")))
             return [fn] if fn is not None and any(t.cron for t in fn.triggers) else []
         candidates = list(self.exact.get(event.name, ()))
-        candidates += [(fn, ex) for prefix, fn, ex in self.wildcards if event.name.startswith(prefix)]
+        candidates += [
+            (fn, ex) for prefix, fn, ex in self.wildcards if event.name.startswith(prefix)
+        ]
         out: dict[str, Function] = {}
         variables: dict[str, object] | None = None
         for fn, expression in candidates:

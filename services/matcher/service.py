@@ -31,7 +31,9 @@ class MatcherService(Service):
     def __init__(self, deps: Deps) -> None:
         super().__init__(deps)
         s = deps.settings
-        self.consumer = Consumer(s.kafka_bootstrap, [s.events_topic], f"{s.consumer_group_prefix}-matcher")
+        self.consumer = Consumer(
+            s.kafka_bootstrap, [s.events_topic], f"{s.consumer_group_prefix}-matcher"
+        )
         self.apps = AppStore(deps.db)
         self.events = EventStore(deps.db)
         self.runs = RunStore(deps.db)
@@ -103,9 +105,7 @@ class MatcherService(Service):
                 for ev in fresh
                 for fn in self.index.match(ev)
             ]
-            created = await self.runs.create(
-                conn, new_runs, self.deps.settings.redeliver_seconds
-            )
+            created = await self.runs.create(conn, new_runs, self.deps.settings.redeliver_seconds)
         if created:
             self.deps.metrics.runs_started.inc(len(created))
             await self.deps.bus.send_many(

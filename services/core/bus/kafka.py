@@ -71,7 +71,9 @@ class Bus:
             ]
             await asyncio.gather(*futures)
         except KafkaError as exc:
-            raise BusError(f"Kafka did not accept {len(records)} record(s) for {topic}: {exc}") from exc
+            raise BusError(
+                f"Kafka did not accept {len(records)} record(s) for {topic}: {exc}"
+            ) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +118,7 @@ class Consumer:
         out: list[ConsumedRecord] = []
         for tp, msgs in batches.items():
             for m in msgs:
-                out.append(
-                    ConsumedRecord(tp.topic, tp.partition, m.offset, m.key, m.value or b"")
-                )
+                out.append(ConsumedRecord(tp.topic, tp.partition, m.offset, m.key, m.value or b""))
         return out
 
     async def commit(self, records: Sequence[ConsumedRecord]) -> None:

@@ -27,9 +27,7 @@ class Codec:
     def __init__(self, schema: dict[str, Any]) -> None:
         self.parsed = fastavro.parse_schema(schema)
         canonical = fastavro.schema.to_parsing_canonical_form(self.parsed)
-        self.fingerprint = bytes.fromhex(
-            fastavro.schema.fingerprint(canonical, "CRC-64-AVRO")
-        )
+        self.fingerprint = bytes.fromhex(fastavro.schema.fingerprint(canonical, "CRC-64-AVRO"))
         self.header = MAGIC + self.fingerprint
 
     def encode(self, record: dict[str, Any]) -> bytes:

@@ -36,7 +36,11 @@ class AppStore:
                 triggers = [_trigger_json(t) for t in fn.triggers]
                 old = before.pop(fn.id, None)
                 if old is None or (
-                    old["url"], old["name"], old["triggers"], old["retries"], old["config"]
+                    old["url"],
+                    old["name"],
+                    old["triggers"],
+                    old["retries"],
+                    old["config"],
                 ) != (fn.url, fn.name, triggers, fn.retries, fn.config):
                     modified = True
                 await conn.execute(

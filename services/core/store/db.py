@@ -65,8 +65,11 @@ class Database:
     async def migrate(self) -> list[int]:
         """Apply the numbered SQL files in ``migrations/`` that are not applied yet."""
         files = sorted(
-            (f for f in resources.files("services.core.store").joinpath("migrations").iterdir()
-             if f.name.endswith(".sql")),
+            (
+                f
+                for f in resources.files("services.core.store").joinpath("migrations").iterdir()
+                if f.name.endswith(".sql")
+            ),
             key=lambda f: f.name,
         )
         applied: list[int] = []

@@ -64,8 +64,7 @@ class EventStore:
     async def load(self, conn: Conn, ids: Sequence[str]) -> list[Event]:
         """Events by id, in the order given."""
         cur = await conn.execute(
-            'SELECT id, name, data, "user", ts, v, idempotency_key FROM events'
-            " WHERE id = ANY(%s)",
+            'SELECT id, name, data, "user", ts, v, idempotency_key FROM events WHERE id = ANY(%s)',
             (list(ids),),
         )
         rows = {r["id"]: r for r in await cur.fetchall()}

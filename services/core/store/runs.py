@@ -65,7 +65,9 @@ class RunStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def create(self, conn: Conn, runs: Sequence[NewRun], redeliver_seconds: float) -> list[str]:
+    async def create(
+        self, conn: Conn, runs: Sequence[NewRun], redeliver_seconds: float
+    ) -> list[str]:
         """Insert runs, idempotent on (function, first event); returns the ids created."""
         created: list[str] = []
         for r in runs:
@@ -74,8 +76,16 @@ class RunStore:
                 " max_attempts, wake_at) VALUES (%s, %s, %s, %s, %s, %s, %s,"
                 " now() + make_interval(secs => %s))"
                 " ON CONFLICT (function_id, event_id) DO NOTHING RETURNING id",
-                (r.id, r.function_id, r.app_id, r.event_ids[0], list(r.event_ids), _ACTIVE,
-                 r.max_attempts, redeliver_seconds),
+                (
+                    r.id,
+                    r.function_id,
+                    r.app_id,
+                    r.event_ids[0],
+                    list(r.event_ids),
+                    _ACTIVE,
+                    r.max_attempts,
+                    redeliver_seconds,
+                ),
             )
             if await cur.fetchone() is not None:
                 created.append(r.id)
@@ -132,10 +142,23 @@ class RunStore:
                 " WHERE id = %s AND lease_token = %s AND lease_owner IS NOT NULL"
                 " AND status = %s RETURNING generation, cardinality(stack) AS depth",
                 (
-                    run.status.value, run.attempt, appended, run.target, list(run.planned), run.planned_mode,
-                    run.force_step_plan, run.request_version, _json(run.wait),
-                    _json(run.output), _json(run.error), run.not_before, run.wake_at, ended,
-                    run_id, lease_token, _ACTIVE,
+                    run.status.value,
+                    run.attempt,
+                    appended,
+                    run.target,
+                    list(run.planned),
+                    run.planned_mode,
+                    run.force_step_plan,
+                    run.request_version,
+                    _json(run.wait),
+                    _json(run.output),
+                    _json(run.error),
+                    run.not_before,
+                    run.wake_at,
+                    ended,
+                    run_id,
+                    lease_token,
+                    _ACTIVE,
                 ),
             )
             row = await cur.fetchone()
@@ -157,8 +180,19 @@ class RunStore:
                     " position = excluded.position, memo = excluded.memo,"
                     " output = excluded.output, error = excluded.error,"
                     " ended_at = excluded.ended_at",
-                    (run_id, s.step_id, s.name, s.op, s.status.value, s.attempts, pos,
-                     Jsonb(s.memo), _json(s.output), _json(s.error), done),
+                    (
+                        run_id,
+                        s.step_id,
+                        s.name,
+                        s.op,
+                        s.status.value,
+                        s.attempts,
+                        pos,
+                        Jsonb(s.memo),
+                        _json(s.output),
+                        _json(s.error),
+                        done,
+                    ),
                 )
             if run.wake_at is not None:
                 await _notify_wake(conn, "%s::timestamptz", (run.wake_at,))
@@ -216,16 +250,23 @@ class RunStore:
         """A run's steps in execution order (finished ones by position, then the rest)."""
         async with self.db.conn() as conn:
             cur = await conn.execute(
-                "SELECT * FROM steps WHERE run_id = %s"
-                " ORDER BY position NULLS LAST, started_at",
+                "SELECT * FROM steps WHERE run_id = %s ORDER BY position NULLS LAST, started_at",
                 (run_id,),
             )
             return [
                 Step(
-                    run_id=r["run_id"], step_id=r["step_id"], name=r["name"], op=r["op"],
-                    status=StepStatus(r["status"]), attempts=r["attempts"], memo=r["memo"],
-                    output=r["output"], error=r["error"], position=r["position"],
-                    started_at=r["started_at"], ended_at=r["ended_at"],
+                    run_id=r["run_id"],
+                    step_id=r["step_id"],
+                    name=r["name"],
+                    op=r["op"],
+                    status=StepStatus(r["status"]),
+                    attempts=r["attempts"],
+                    memo=r["memo"],
+                    output=r["output"],
+                    error=r["error"],
+                    position=r["position"],
+                    started_at=r["started_at"],
+                    ended_at=r["ended_at"],
                 )
                 for r in await cur.fetchall()
             ]
