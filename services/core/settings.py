@@ -71,7 +71,8 @@ class Settings:
             )
         if self.retry_schedule not in ("dev", "production"):
             raise ConfigError(
-                f"HEADRACE_RETRY_SCHEDULE must be 'dev' or 'production', not {self.retry_schedule!r}"
+                "HEADRACE_RETRY_SCHEDULE must be 'dev' or 'production',"
+                f" not {self.retry_schedule!r}"
             )
         if self.topic_partitions < 1:
             raise ConfigError("HEADRACE_TOPIC_PARTITIONS must be at least 1")

@@ -78,7 +78,7 @@ async def call_app(
     job_id: str,
     server_kind: str,
     signing_key: str | None,
-    timeout: float,
+    timeout: float,  # noqa: ASYNC109 - an httpx request timeout, not a cancel scope
 ) -> AppResponse:
     headers = {
         "content-type": "application/json",

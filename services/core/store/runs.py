@@ -136,7 +136,8 @@ class RunStore:
             cur = await conn.execute(
                 "UPDATE runs SET generation = generation + 1, lease_owner = NULL,"
                 " status = %s, attempt = %s, stack = stack || %s::text[], target = %s,"
-                " planned = %s, planned_mode = %s, force_step_plan = %s, request_version = %s, wait = %s,"
+                " planned = %s, planned_mode = %s, force_step_plan = %s, request_version = %s,"
+                " wait = %s,"
                 " output = %s, error = %s, not_before = %s, wake_at = %s,"
                 " ended_at = CASE WHEN %s THEN now() END"
                 " WHERE id = %s AND lease_token = %s AND lease_owner IS NOT NULL"
