@@ -12,7 +12,7 @@ the answer into one of four replies:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -164,7 +164,6 @@ class RunState:
     planned: tuple[str, ...] = ()
     planned_mode: PlannedMode = "wait"
     wait: Mapping[str, Any] | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:
@@ -172,8 +171,8 @@ class RunState:
 
     @classmethod
     def from_run(cls, run: Run, now: datetime, memo_keys: frozenset[str] | None = None) -> RunState:
-        """The engine's view of a stored run. ``planned_mode`` lives in ``run.extra``."""
-        mode = run.extra.get("planned_mode", "wait")
+        """The engine's view of a stored run; ``memo_keys`` defaults to the stack."""
+        mode = run.planned_mode
         return cls(
             run_id=run.id,
             status=run.status,
@@ -188,7 +187,6 @@ class RunState:
             planned=run.planned,
             planned_mode="race" if mode == "race" else "wait",
             wait=run.wait,
-            extra=run.extra,
         )
 
     def advance(self, decision: Decision, now: datetime | None = None) -> RunState:

@@ -323,7 +323,7 @@ def test_from_run_reads_the_stored_run() -> None:
         force_step_plan=True,
         target="p1",
         planned=("p1",),
-        extra={"planned_mode": "race"},
+        planned_mode="race",
     )
     s = RunState.from_run(stored, NOW)
     assert (s.run_id, s.attempt, s.max_attempts, s.stack) == ("R9", 1, 4, ("a", "b"))
