@@ -82,11 +82,11 @@ def _result(op: Op, kind: str, attempts: int) -> Checkpoint:
 
 
 def _no_progress(state: RunState, rv: int, what: str) -> Decision:
-    """Call again, counting an attempt; give up once attempts run out."""
+    """Call discovery again, counting an attempt; give up once attempts run out."""
     if state.attempt + 1 >= state.max_attempts:
         message = f"{what} on {state.attempt + 1} attempts in a row; giving up"
         return fail(state, rv, plain_error(message))
-    return replace(carry(state, rv), attempt=state.attempt + 1, next=RunNow())
+    return replace(carry(state, rv), attempt=state.attempt + 1, target="step", next=RunNow())
 
 
 def _sleep(state: RunState, op: Op, until: datetime) -> tuple[Checkpoint, dict[str, Any]]:
@@ -206,7 +206,8 @@ def _advance(
             sleep = _sleep(state, sleeps[index], until)
 
     target_done = state.target != "step" and state.target not in remaining
-    if not remaining:
+    discovery = any(op.op == "DiscoveryRequest" for op in ops)
+    if not remaining or (discovery and not new_plans):
         target = "step"
     elif target_done and mode == "race" and not new_plans:
         target = "step"  # race: discovery after each planned step
@@ -219,7 +220,7 @@ def _advance(
         or sleep is not None
         or remaining != list(state.planned)
         or target != state.target
-        or any(op.op == "DiscoveryRequest" for op in ops)
+        or discovery
     )
     if not moved:
         return _no_progress(state, rv, "the app answered 206 without moving the run forward")

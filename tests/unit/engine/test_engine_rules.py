@@ -370,3 +370,22 @@ def test_finished_event_data_shape() -> None:
     }
     bad = finished_event_data("f", "R", {}, error={"name": "Error", "message": "m"})
     assert "result" not in bad and bad["error"] == {"name": "Error", "message": "m"}
+
+
+def test_discovery_request_while_targeting_a_planned_step_calls_discovery() -> None:
+    s = state(target="p1", planned=("p1", "p2"))
+    d = run(s, OpsReply([StepOp(op="DiscoveryRequest")]))
+    assert d.target == "step" and d.planned == ("p1", "p2") and d.next == RunNow()
+
+
+def test_empty_reply_for_a_planned_step_calls_discovery_keeping_the_plan() -> None:
+    d = run(state(target="p1", planned=("p1",)), OpsReply([]))
+    assert d.target == "step" and d.planned == ("p1",) and d.attempt == 1
+    d2 = run(state(target="p1", planned=("p1",)).advance(d), OpsReply([planned("p1")]))
+    assert d2.target == "p1" and d2.attempt == 0
+
+
+def test_step_not_found_drops_the_targeted_plan() -> None:
+    s = state(target="p1", planned=("p1", "p2"))
+    d = run(s, OpsReply([StepOp(op="StepNotFound", id="p1")]))
+    assert d.planned == ("p2",) and d.target == "p2"
