@@ -17,6 +17,7 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -98,7 +99,20 @@ def build_app(services: Sequence[Service], metrics: Metrics) -> Starlette:
     routes: list[BaseRoute] = [Route("/health", health), Route("/metrics", prometheus)]
     for s in services:
         routes.extend(s.routes())
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Unknown routes and wrong methods answer JSON like every other error."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        message = f"not found: {request.method} {request.url.path}"
+    elif exc.status_code == 405:
+        message = f"method {request.method} not allowed on {request.url.path}"
+    else:
+        message = str(exc.detail)
+    return JSONResponse({"error": message, "status": exc.status_code},
+                        status_code=exc.status_code, headers=exc.headers)
 
 
 async def serve(
