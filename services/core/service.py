@@ -129,8 +129,7 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    for s in services:
-        await s.start()
+    await asyncio.gather(*(s.start() for s in services))
     config = uvicorn.Config(
         build_app(services, metrics),
         host=settings.host,

@@ -138,12 +138,13 @@ class ExecutorService(Service):
         logctx.run_id.set(run.id)
         logctx.function_id.set(run.function_id)
         now = self.deps.clock.now()
-        state = RunState.from_run(
-            dataclasses.replace(run, extra={"planned_mode": run.planned_mode}), now, frozenset(memo)
-        )
+        state = RunState.from_run(run, now, frozenset(memo))
         checkpoints: list[Checkpoint] = []
         if state.wait is not None:
             woke = resume(state)
+            if isinstance(woke.next, RunAt):
+                # The timer fired early (clocks disagree): set it again, don't call the app.
+                return await self._commit(run, None, [], list(woke.checkpoints), woke)
             if not woke.ignored:
                 checkpoints.extend(woke.checkpoints)
                 for c in woke.checkpoints:

@@ -97,6 +97,10 @@ class Consumer:
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=16 * 1024 * 1024,
             fetch_max_bytes=64 * 1024 * 1024,
+            # The lowest session timeout brokers accept by default; it also bounds how long a
+            # join takes on the dev broker, which waits about half of it before assigning.
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=2000,
         )
         self.bootstrap = bootstrap
 
