@@ -15,7 +15,7 @@ import datetime
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .errors import (
     NestedStepInterrupt,
@@ -207,16 +207,20 @@ class _StepBase:
 class Step(_StepBase):
     """Steps for ``async def`` functions."""
 
-    async def run(
-        self, step_id: str, fn: Callable[..., Awaitable[T]] | Callable[..., T], *args: Any
-    ) -> T:
+    @overload
+    async def run(self, step_id: str, fn: Callable[..., Awaitable[T]], *args: Any) -> T: ...
+
+    @overload
+    async def run(self, step_id: str, fn: Callable[..., T], *args: Any) -> T: ...
+
+    async def run(self, step_id: str, fn: Callable[..., Any], *args: Any) -> Any:
         """Run ``fn(*args)`` once, durably; on replay return its memoized (JSON) result.
 
         >>> total = await step.run("sum", add, 1, 2)  # doctest: +SKIP
         """
         opcode, memo = self._state.discover(step_id, Op.STEP_RUN)
         if memo is not None:
-            return memo.data  # type: ignore[no-any-return]
+            return memo.data
         token = _in_step.set(True)
         try:
             result: Any = fn(*args)
