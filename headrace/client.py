@@ -23,6 +23,7 @@ class Client:
     signing key the client is in dev mode: requests are not verified and the event key
     defaults to ``"dev"``.
 
+    >>> from headrace import Client, TriggerEvent
     >>> client = Client("shop")
     >>> @client.create_function(fn_id="welcome", trigger=TriggerEvent(event="user/created"))
     ... async def welcome(ctx, step):
