@@ -5,11 +5,18 @@
 - ``kafka_bootstrap``: a single-node Apache Kafka, or ``$HEADRACE_TEST_KAFKA``.
 - ``dev_broker``: the in-memory dev broker ``headrace dev`` uses.
 - ``unique_topics``: topic names no other test uses, e.g. ``unique_topics.events``.
+- ``postgres_data_dir``: an empty directory for a test's own ``EmbeddedPostgres``.
+
+Postgres data never lives under pytest's ``tmp_path``: run as root, the server runs as another
+user that must reach its directory, and every pytest session that starts resets the shared
+``pytest-of-<user>`` directory to mode 0700, which would lock a running server out.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,16 +29,31 @@ from services.core.embedded import ApacheKafka, EmbeddedBroker, EmbeddedPostgres
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def _postgres_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="headrace-postgres-"))
+    try:
+        yield path / "data"
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_data_dir() -> Iterator[Path]:
+    """A path (not yet created) for a test's own ``EmbeddedPostgres`` data directory."""
+    yield from _postgres_dir()
+
+
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_url() -> Iterator[str]:
     """URL of the session's Postgres server (its ``postgres`` database)."""
     external = os.environ.get("HEADRACE_TEST_DATABASE_URL")
     if external:
         yield external
         return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres") / "data", durable=False)
-    yield server.start()
-    server.stop()
+    for data_dir in _postgres_dir():
+        server = EmbeddedPostgres(data_dir, durable=False)
+        yield server.start()
+        server.stop()
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_postgres_keeps_data_and_port_across_restarts(tmp_path: Path) -> None:
-    data = tmp_path / "pg"
+def test_postgres_keeps_data_and_port_across_restarts(postgres_data_dir: Path) -> None:
+    data = postgres_data_dir
     with EmbeddedPostgres(data, durable=False) as url:
         with psycopg.connect(url) as conn:
             conn.execute("CREATE TABLE kept (x int)")
@@ -35,18 +35,16 @@ def test_postgres_keeps_data_and_port_across_restarts(tmp_path: Path) -> None:
             assert conn.execute("SELECT x FROM kept").fetchall() == [(42,)]
 
 
-def test_postgres_starts_after_its_server_was_killed(tmp_path: Path) -> None:
-    server = EmbeddedPostgres(tmp_path / "pg", durable=False)
+def test_postgres_starts_after_its_server_was_killed(postgres_data_dir: Path) -> None:
+    server = EmbeddedPostgres(postgres_data_dir, durable=False)
     url = server.start()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE kept (x int)")
         conn.execute("INSERT INTO kept VALUES (7)")
-        pid = conn.execute("SELECT pg_backend_pid()").fetchone()
-        assert pid is not None
         assert server._proc is not None
-        server._proc.send_signal(signal.SIGKILL)  # leaves postmaster.pid behind
+        server._proc.send_signal(signal.SIGKILL)  # with this session open: orphans, stale pid
         server._proc.wait()
-    assert (tmp_path / "pg" / "postmaster.pid").exists()
+    assert (postgres_data_dir / "postmaster.pid").exists()
     try:
         with psycopg.connect(server.start()) as conn:
             assert conn.execute("SELECT x FROM kept").fetchall() == [(7,)]
@@ -54,14 +52,13 @@ def test_postgres_starts_after_its_server_was_killed(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_postgres_create_database(tmp_path: Path) -> None:
+def test_postgres_create_database(postgres_data_dir: Path) -> None:
     port = free_port()
-    with EmbeddedPostgres(tmp_path / "pg", port=port, durable=False) as url:
-        server_url = EmbeddedPostgres(tmp_path / "pg", port=port).database_url("apps")
+    server = EmbeddedPostgres(postgres_data_dir, port=port, durable=False)
+    with server as url:
+        assert server.create_database("apps") == url.rsplit("/", 1)[0] + "/apps"
         assert url == f"postgresql://postgres@127.0.0.1:{port}/postgres"
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("CREATE DATABASE apps")
-        with psycopg.connect(server_url) as conn:
+        with psycopg.connect(server.database_url("apps")) as conn:
             assert conn.execute("SELECT current_database()").fetchone() == ("apps",)
 
 
@@ -125,7 +122,7 @@ async def test_apache_kafka_round_trip(kafka_bootstrap: str, unique_topics: obje
     await _round_trip(kafka_bootstrap, unique_topics.events)  # type: ignore[attr-defined]
 
 
-def test_servers_die_with_their_parent(tmp_path: Path) -> None:
+def test_servers_die_with_their_parent(postgres_data_dir: Path) -> None:
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
@@ -137,7 +134,7 @@ def test_servers_die_with_their_parent(tmp_path: Path) -> None:
     )
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     with subprocess.Popen(
-        [sys.executable, "-c", script, str(tmp_path / "pg")],
+        [sys.executable, "-c", script, str(postgres_data_dir)],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
@@ -152,7 +149,7 @@ def test_servers_die_with_their_parent(tmp_path: Path) -> None:
         lambda: not any(accepts_connections("127.0.0.1", port) for port in ports), timeout=15
     )
     # Postgres had a fast shutdown, so the same directory starts cleanly right away.
-    with EmbeddedPostgres(tmp_path / "pg", durable=False) as url:
+    with EmbeddedPostgres(postgres_data_dir, durable=False) as url:
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
 
