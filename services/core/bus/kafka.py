@@ -13,6 +13,10 @@ from services.core.errors import BusError
 
 log = logging.getLogger(__name__)
 
+# Kafka's default record limit (1 MB) is below the 3 MiB events ingest accepts; topics Headrace
+# creates take records as large as its producer sends.
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+
 
 async def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int) -> None:
     """Create the topics if they are missing (idempotent; safe to race with other replicas)."""
@@ -24,7 +28,13 @@ async def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int) 
         if missing:
             try:
                 await admin.create_topics(
-                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
+                    [
+                        NewTopic(
+                            t, num_partitions=partitions, replication_factor=1,
+                            topic_configs={"max.message.bytes": str(MAX_RECORD_BYTES)},
+                        )
+                        for t in missing
+                    ]
                 )
             except TopicAlreadyExistsError:
                 pass
@@ -43,7 +53,7 @@ class Bus:
             acks="all",
             enable_idempotence=idempotence,
             linger_ms=linger_ms,
-            max_request_size=16 * 1024 * 1024,
+            max_request_size=MAX_RECORD_BYTES,
             request_timeout_ms=30000,
         )
         self.bootstrap = bootstrap
