@@ -208,10 +208,14 @@ class RunStore:
         )
 
     async def fire_due(self, redeliver_seconds: float, limit: int = 1000) -> list[Job]:
-        """Runs whose wake time passed: push their wake time out and return their jobs."""
+        """Runs whose wake time passed: push their wake time out and return their jobs.
+
+        A lease whose time passed is released here, so the job can be claimed by anyone; the
+        old holder's token is then useless (a checkpoint needs a held lease).
+        """
         async with self.db.tx() as conn:
             cur = await conn.execute(
-                "UPDATE runs SET wake_at = now() + make_interval(secs => %s)"
+                "UPDATE runs SET wake_at = now() + make_interval(secs => %s), lease_owner = NULL"
                 " WHERE id IN (SELECT id FROM runs WHERE wake_at <= now() ORDER BY wake_at"
                 "   LIMIT %s FOR UPDATE SKIP LOCKED)"
                 " RETURNING id, generation",
