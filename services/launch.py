@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -88,7 +89,7 @@ def run_dev(
     root.mkdir(parents=True, exist_ok=True)
     pg: EmbeddedPostgres | None = None
     broker: EmbeddedBroker | None = None
-    overrides: dict[str, object] = {"server_kind": "dev"}
+    overrides: dict[str, Any] = {"server_kind": "dev"}
     if "HEADRACE_RETRY_SCHEDULE" not in os.environ:
         overrides["retry_schedule"] = "dev"
     if "HEADRACE_REDELIVER_SECONDS" not in os.environ:

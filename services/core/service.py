@@ -111,8 +111,11 @@ async def http_error(request: Request, exc: Exception) -> Response:
         message = f"method {request.method} not allowed on {request.url.path}"
     else:
         message = str(exc.detail)
-    return JSONResponse({"error": message, "status": exc.status_code},
-                        status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse(
+        {"error": message, "status": exc.status_code},
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
 
 
 async def serve(
@@ -140,7 +143,6 @@ async def serve(
         timeout_keep_alive=30,
     )
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     tasks: list[asyncio.Task[Any]] = [
         asyncio.create_task(s.run(), name=f"{s.name}.run") for s in services
     ]

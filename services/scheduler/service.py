@@ -38,7 +38,11 @@ class SchedulerService(Service):
     name = "scheduler"
 
     def __init__(
-        self, deps: Deps, *, recover_on_start: bool = False, lock_key: int = SCHEDULER_LOCK,
+        self,
+        deps: Deps,
+        *,
+        recover_on_start: bool = False,
+        lock_key: int = SCHEDULER_LOCK,
         retry_seconds: float = 2.0,
     ) -> None:
         super().__init__(deps)

@@ -115,8 +115,14 @@ class TimerFirer:
     """Publishes a job for every run whose ``wake_at`` passed."""
 
     def __init__(
-        self, runs: RunStore, bus: Bus, topic: str, redeliver_seconds: float, metrics: Metrics,
-        *, batch: int = 1000,
+        self,
+        runs: RunStore,
+        bus: Bus,
+        topic: str,
+        redeliver_seconds: float,
+        metrics: Metrics,
+        *,
+        batch: int = 1000,
     ) -> None:
         self.runs = runs
         self.bus = bus

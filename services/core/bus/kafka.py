@@ -30,7 +30,9 @@ async def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int) 
                 await admin.create_topics(
                     [
                         NewTopic(
-                            t, num_partitions=partitions, replication_factor=1,
+                            t,
+                            num_partitions=partitions,
+                            replication_factor=1,
                             topic_configs={"max.message.bytes": str(MAX_RECORD_BYTES)},
                         )
                         for t in missing

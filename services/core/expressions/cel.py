@@ -6,6 +6,8 @@ from typing import Any
 
 import celpy
 from celpy import celtypes
+from celpy.adapter import json_to_cel
+from celpy.evaluation import CELEvalError
 
 from services.core.errors import BadInput
 
@@ -22,7 +24,7 @@ class Expression:
         self._program = program
 
     def evaluate(self, variables: dict[str, Any]) -> Any:
-        activation = {name: celpy.json_to_cel(value) for name, value in variables.items()}
+        activation = {name: json_to_cel(value) for name, value in variables.items()}
         return self._program.evaluate(activation)
 
     def matches(self, variables: dict[str, Any]) -> bool:
@@ -32,7 +34,7 @@ class Expression:
         except Exception as exc:  # CEL raises on missing keys and type mismatches
             log.debug("expression %r did not evaluate: %s", self.source, exc)
             return False
-        if isinstance(result, celpy.CELEvalError):
+        if isinstance(result, CELEvalError):
             return False
         return isinstance(result, celtypes.BoolType) and bool(result)
 

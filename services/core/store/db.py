@@ -85,7 +85,7 @@ class Database:
                 version = int(f.name.split("_", 1)[0])
                 if version in done:
                     continue
-                await conn.execute(f.read_text(encoding="utf-8"))  # type: ignore[arg-type]
+                await conn.execute(f.read_text(encoding="utf-8"))
                 await conn.execute(
                     "INSERT INTO schema_migrations (version) VALUES (%s)", (version,)
                 )
