@@ -74,6 +74,11 @@ class Settings:
                 "HEADRACE_RETRY_SCHEDULE must be 'dev' or 'production',"
                 f" not {self.retry_schedule!r}"
             )
+        if self.lease_seconds <= self.app_timeout:
+            raise ConfigError(
+                f"HEADRACE_LEASE_SECONDS ({self.lease_seconds:g}) must be longer than"
+                f" HEADRACE_APP_TIMEOUT ({self.app_timeout:g}): a lease must outlive the app call"
+            )
         if self.topic_partitions < 1:
             raise ConfigError("HEADRACE_TOPIC_PARTITIONS must be at least 1")
 
