@@ -1,0 +1,1 @@
+"""Benchmarks: each prints the figures it measures (see bench/README.md)."""
