@@ -57,9 +57,7 @@ class ExecutorService(Service):
     def __init__(self, deps: Deps, *, http: httpx.AsyncClient | None = None) -> None:
         super().__init__(deps)
         s = deps.settings
-        self.consumer = Consumer(
-            s.kafka_bootstrap, [s.jobs_topic], f"{s.consumer_group_prefix}-executor"
-        )
+        self.consumer: Consumer | None = None
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.runs = RunStore(deps.db)
         self.apps = AppStore(deps.db)
@@ -78,6 +76,10 @@ class ExecutorService(Service):
                 limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
                 timeout=self.deps.settings.app_timeout,
             )
+        s = self.deps.settings
+        self.consumer = Consumer(
+            s.kafka_bootstrap, [s.jobs_topic], f"{s.consumer_group_prefix}-executor"
+        )
         await self.consumer.start()
         self._started = True
 
@@ -85,7 +87,7 @@ class ExecutorService(Service):
         for t in list(self._tasks):
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._started:
+        if self.consumer is not None:
             await self.consumer.stop()
         if self._own_http and self._http is not None:
             await self._http.aclose()
@@ -94,8 +96,11 @@ class ExecutorService(Service):
         return self._started
 
     async def run(self) -> None:
+        consumer = self.consumer
+        if consumer is None:
+            raise RuntimeError(f"{self.name}: run() before start()")
         while True:
-            records = await self.consumer.fetch(timeout_ms=5000)
+            records = await consumer.fetch(timeout_ms=5000)
             jobs: dict[str, Job] = {}
             for r in records:
                 try:
@@ -114,7 +119,7 @@ class ExecutorService(Service):
                 task = asyncio.create_task(self._guarded(job))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
-            await self.consumer.commit(records)
+            await consumer.commit(records)
 
     async def _guarded(self, job: Job) -> None:
         try:

@@ -30,10 +30,7 @@ class MatcherService(Service):
 
     def __init__(self, deps: Deps) -> None:
         super().__init__(deps)
-        s = deps.settings
-        self.consumer = Consumer(
-            s.kafka_bootstrap, [s.events_topic], f"{s.consumer_group_prefix}-matcher"
-        )
+        self.consumer: Consumer | None = None
         self.apps = AppStore(deps.db)
         self.events = EventStore(deps.db)
         self.runs = RunStore(deps.db)
@@ -42,19 +39,26 @@ class MatcherService(Service):
         self._started = False
 
     async def start(self) -> None:
+        s = self.deps.settings
+        self.consumer = Consumer(
+            s.kafka_bootstrap, [s.events_topic], f"{s.consumer_group_prefix}-matcher"
+        )
         await self.consumer.start()
         self._started = True
 
     async def stop(self) -> None:
-        if self._started:
+        if self.consumer is not None:
             await self.consumer.stop()
 
     def ready(self) -> bool:
         return self._started
 
     async def run(self) -> None:
+        consumer = self.consumer
+        if consumer is None:
+            raise RuntimeError(f"{self.name}: run() before start()")
         while True:
-            records = await self.consumer.fetch(timeout_ms=5000)
+            records = await consumer.fetch(timeout_ms=5000)
             if not records:
                 continue
             while True:
@@ -65,7 +69,7 @@ class MatcherService(Service):
                     # Our own infrastructure failed: nothing was committed; try the batch again.
                     log.warning("matcher batch failed, retrying: %s", exc)
                     await asyncio.sleep(1)
-            await self.consumer.commit(records)
+            await consumer.commit(records)
 
     async def refresh(self) -> None:
         """Reload the trigger index when functions changed (one cheap query per batch)."""

@@ -50,12 +50,6 @@ def _until(what: str, probe: Any, headrace: Headrace, timeout: float = 60.0) -> 
     raise TimeoutError(f"gave up waiting for {what}\n{headrace.logs()}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,  # the second start exits; wait_http reports it
-    reason="headrace dev cannot start on an existing data dir: run_dev always runs CREATE "
-    "DATABASE headrace (EmbeddedPostgres.create_database), which raises DuplicateDatabase",
-)
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_sleeping_run_survives_a_dev_server_restart(workdir: Path, sig: signal.Signals) -> None:
     port = free_port()

@@ -136,11 +136,13 @@ class EmbeddedPostgres:
         proc.wait(10)
 
     def create_database(self, name: str) -> str:
-        """``CREATE DATABASE name`` and return its URL."""
+        """Create database ``name`` unless it exists (a restart finds it) and return its URL."""
         from psycopg import connect, sql
 
         with connect(self.url, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if exists.fetchone() is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return self.database_url(name)
 
     def drop_database(self, name: str) -> None:
