@@ -105,6 +105,8 @@ def run_dev(
             broker = EmbeddedBroker(log_path=root / "broker.log")
             kafka = broker.start()
             overrides["kafka_idempotence"] = False
+            if "HEADRACE_CONSUMER_FETCH_WAIT_MS" not in os.environ:
+                overrides["consumer_fetch_wait_ms"] = 10
         if kafka:
             overrides["kafka_bootstrap"] = kafka
         if host:

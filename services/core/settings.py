@@ -31,6 +31,7 @@ class Settings:
     jobs_topic: str = "headrace.jobs"
     topic_partitions: int = 4
     consumer_group_prefix: str = "headrace"
+    consumer_fetch_wait_ms: int = 500
     host: str = "127.0.0.1"
     port: int = 8288
     signing_key: str | None = None

@@ -78,7 +78,10 @@ class ExecutorService(Service):
             )
         s = self.deps.settings
         self.consumer = Consumer(
-            s.kafka_bootstrap, [s.jobs_topic], f"{s.consumer_group_prefix}-executor"
+            s.kafka_bootstrap,
+            [s.jobs_topic],
+            f"{s.consumer_group_prefix}-executor",
+            fetch_wait_ms=s.consumer_fetch_wait_ms,
         )
         await self.consumer.start()
         self._started = True

@@ -41,7 +41,10 @@ class MatcherService(Service):
     async def start(self) -> None:
         s = self.deps.settings
         self.consumer = Consumer(
-            s.kafka_bootstrap, [s.events_topic], f"{s.consumer_group_prefix}-matcher"
+            s.kafka_bootstrap,
+            [s.events_topic],
+            f"{s.consumer_group_prefix}-matcher",
+            fetch_wait_ms=s.consumer_fetch_wait_ms,
         )
         await self.consumer.start()
         self._started = True

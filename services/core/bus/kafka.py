@@ -100,7 +100,9 @@ class ConsumedRecord:
 class Consumer:
     """A consumer-group member. Offsets are committed by the caller after processing."""
 
-    def __init__(self, bootstrap: str, topics: Sequence[str], group: str) -> None:
+    def __init__(
+        self, bootstrap: str, topics: Sequence[str], group: str, *, fetch_wait_ms: int = 500
+    ) -> None:
         self._consumer = AIOKafkaConsumer(
             *topics,
             bootstrap_servers=bootstrap,
@@ -111,6 +113,9 @@ class Consumer:
             fetch_max_bytes=64 * 1024 * 1024,
             # The lowest session timeout brokers accept by default; it also bounds how long a
             # join takes on the dev broker, which waits about half of it before assigning.
+            # Apache Kafka answers a waiting fetch as soon as a record arrives; the dev broker
+            # holds it for part of this, so the dev server sets it low.
+            fetch_max_wait_ms=fetch_wait_ms,
             session_timeout_ms=6000,
             heartbeat_interval_ms=2000,
         )
