@@ -41,9 +41,7 @@ async def ingest(
     await bus.stop()
 
 
-async def consume(
-    bootstrap: str, topic: str, count: int, wait: float = 30
-) -> list[ConsumedRecord]:
+async def consume(bootstrap: str, topic: str, count: int, wait: float = 30) -> list[ConsumedRecord]:
     consumer = Consumer(bootstrap, [topic], group=f"test-{uuid.uuid4().hex[:8]}")
     await consumer.start()
     out: list[ConsumedRecord] = []

@@ -40,8 +40,11 @@ class Env:
 @pytest.fixture
 async def env(database_url: str, kafka_bootstrap: str, unique_topics: Any) -> AsyncIterator[Env]:
     settings = Settings(
-        database_url=database_url, kafka_bootstrap=kafka_bootstrap,
-        events_topic=unique_topics.events, jobs_topic=unique_topics.jobs, topic_partitions=1,
+        database_url=database_url,
+        kafka_bootstrap=kafka_bootstrap,
+        events_topic=unique_topics.events,
+        jobs_topic=unique_topics.jobs,
+        topic_partitions=1,
     )
     db = Database(database_url, max_size=4)
     await db.open()
@@ -200,8 +203,13 @@ async def test_recover_on_start_makes_unleased_runs_due(env: Env) -> None:
 
 
 def cron_app(*crons: str) -> App:
-    fn = Function(id="app-nightly", app_id="app", name="nightly", url="http://app/api",
-                  triggers=tuple(Trigger(cron=c) for c in crons))
+    fn = Function(
+        id="app-nightly",
+        app_id="app",
+        name="nightly",
+        url="http://app/api",
+        triggers=tuple(Trigger(cron=c) for c in crons),
+    )
     return App(id="app", url="http://app/api", functions=(fn,))
 
 

@@ -74,8 +74,16 @@ def test_tz_prefix_evaluates_in_that_zone() -> None:
 
 @pytest.mark.parametrize(
     "expr",
-    ["", "* * * *", "61 * * * *", "* * * * * *", "not cron", "TZ=Mars/Olympus 0 9 * * *",
-     "0 0 30 2 *", "@reboot"],
+    [
+        "",
+        "* * * *",
+        "61 * * * *",
+        "* * * * * *",
+        "not cron",
+        "TZ=Mars/Olympus 0 9 * * *",
+        "0 0 30 2 *",
+        "@reboot",
+    ],
 )
 def test_invalid_expressions_are_rejected(expr: str) -> None:
     with pytest.raises(BadInput):
@@ -106,20 +114,29 @@ def test_event_ids_are_stable_ulids_per_function_and_tick() -> None:
 
 
 def _fn(fid: str, *crons: str) -> Function:
-    return Function(id=fid, app_id="app", name=fid, url="http://app/api",
-                    triggers=tuple(Trigger(cron=c) for c in crons))
+    return Function(
+        id=fid,
+        app_id="app",
+        name=fid,
+        url="http://app/api",
+        triggers=tuple(Trigger(cron=c) for c in crons),
+    )
 
 
 def test_load_skips_invalid_triggers_and_counts_them_once() -> None:
     metrics = Metrics()
     firer = CronFirer(db=None, bus=None, topic="t", metrics=metrics)  # type: ignore[arg-type]
     now = datetime(2024, 5, 1, 12, 0, 30, tzinfo=UTC)
-    fns = [_fn("app-a", "* * * * *", "bogus"), _fn("app-b", "0 * * * *"),
-           Function(id="app-c", app_id="app", name="c", url="u", triggers=(Trigger(event="x"),))]
+    fns = [
+        _fn("app-a", "* * * * *", "bogus"),
+        _fn("app-b", "0 * * * *"),
+        Function(id="app-c", app_id="app", name="c", url="u", triggers=(Trigger(event="x"),)),
+    ]
     firer.load(fns, {}, now)
     firer.load(fns, {}, now)
     assert [(e.function_id, e.spec.expr) for e in firer.entries] == [
-        ("app-a", "* * * * *"), ("app-b", "0 * * * *")
+        ("app-a", "* * * * *"),
+        ("app-b", "0 * * * *"),
     ]
     assert firer.next_due() == datetime(2024, 5, 1, 12, 1, tzinfo=UTC)
     counted = metrics.dead_letters.labels("scheduler-cron")._value.get()

@@ -29,7 +29,7 @@ def test_a_due_target_runs_again_at_once_only_after_progress() -> None:
     assert next_sleep(NOW, NOW, progressed=False) == DUE_BACKOFF
 
 
-@given(st.integers(min_value=-10**6, max_value=10**9), st.booleans())
+@given(st.integers(min_value=-(10**6), max_value=10**9), st.booleans())
 def test_sleep_is_never_negative(delta_ms: int, progressed: bool) -> None:
     seconds = next_sleep(NOW + timedelta(milliseconds=delta_ms), NOW, progressed)
     assert seconds is not None and seconds >= 0
