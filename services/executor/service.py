@@ -232,8 +232,9 @@ class ExecutorService(Service):
         decision = decide(state, reply, self.policy, self.rng)
         if isinstance(reply, ErrorReply | TransportFailure):
             log.info(
-                "app call failed (%s): attempt %d of %d",
+                "app call failed (%s: %s): attempt %d of %d",
                 outcome,
+                reply.message,
                 state.attempt + 1,
                 state.max_attempts,
             )

@@ -81,8 +81,12 @@ def retry(
     retry_after: datetime | None,
     checkpoints: Iterable[Checkpoint] = (),
     stack: tuple[str, ...] | None = None,
+    error: Any = None,
 ) -> Decision:
-    """Try the same queue item again after backoff, as attempt ``attempt + 1``."""
+    """Try the same queue item again after backoff, as attempt ``attempt + 1``.
+
+    ``error`` is why this attempt failed; the run shows it while it waits to retry.
+    """
     when = policy.retry_at(state.attempt, state.now, rng, retry_after)
     return replace(
         carry(state, request_version),
@@ -90,6 +94,7 @@ def retry(
         attempt=state.attempt + 1,
         checkpoints=tuple(checkpoints),
         stack=state.stack if stack is None else stack,
+        error=error,
         next=RunAt(when, "retry"),
     )
 
@@ -104,5 +109,5 @@ def retry_or_fail(
 ) -> Decision:
     """Retry while attempts remain, else fail with ``error``."""
     if state.attempt + 1 < state.max_attempts:
-        return retry(state, request_version, policy, rng, retry_after)
+        return retry(state, request_version, policy, rng, retry_after, error=error)
     return fail(state, request_version, error)

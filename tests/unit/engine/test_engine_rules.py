@@ -389,3 +389,16 @@ def test_step_not_found_drops_the_targeted_plan() -> None:
     s = state(target="p1", planned=("p1", "p2"))
     d = run(s, OpsReply([StepOp(op="StepNotFound", id="p1")]))
     assert d.planned == ("p2",) and d.target == "p2"
+
+
+def test_a_retried_attempt_leaves_its_reason_on_the_run() -> None:
+    body = {"name": "ValueError", "message": "db down"}
+    decision = decide(state(max_attempts=3), ErrorReply(500, body=body), POLICY, random.Random(1))
+    assert isinstance(decision.next, RunAt)
+    assert decision.status is RunStatus.RUNNING
+    assert decision.error == body
+    timeout = decide(
+        state(max_attempts=3), TransportFailure("no answer in 1s"), POLICY, random.Random(1)
+    )
+    assert timeout.status is RunStatus.RUNNING
+    assert timeout.error == {"name": "Error", "message": "no answer in 1s"}
