@@ -44,7 +44,7 @@ from services.core.errors import HeadraceError
 from services.core.model import Event, Function, Job, Run, RunStatus
 from services.core.publish import new_event_id, publish_events
 from services.core.service import Deps, Service
-from services.core.store import AppStore, EventStore, RunStore, RunWrite, StepWrite
+from services.core.store import RunStore, RunWrite, StepWrite
 from services.executor.call import build_body, call_app
 from services.executor.response import classify
 
@@ -60,8 +60,6 @@ class ExecutorService(Service):
         self.consumer: Consumer | None = None
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.runs = RunStore(deps.db)
-        self.apps = AppStore(deps.db)
-        self.events = EventStore(deps.db)
         self.policy = RetryPolicy.dev() if s.retry_schedule == "dev" else RetryPolicy.production()
         self.rng = random.Random()
         self._http = http
@@ -142,7 +140,7 @@ class ExecutorService(Service):
         if claimed is None:
             self.deps.metrics.jobs_stale.inc()
             return False
-        run, memo = claimed
+        run, memo, fn, events = claimed.run, claimed.memo, claimed.function, claimed.events
         logctx.run_id.set(run.id)
         logctx.function_id.set(run.function_id)
         now = self.deps.clock.now()
@@ -159,9 +157,6 @@ class ExecutorService(Service):
                     if c.append_to_stack:
                         memo[c.step_id] = c.memo
                 state = state.advance(woke, now)
-        fn = await self.apps.function(run.function_id)
-        async with self.deps.db.conn() as conn:
-            events = await self.events.load(conn, run.event_ids)
         if fn is None or not events:
             what = (
                 f"function {run.function_id!r} is not registered"
@@ -285,7 +280,9 @@ class ExecutorService(Service):
             not_before=not_before,
             wake_at=wake_at,
         )
-        generation = await self.runs.checkpoint(run.id, run.lease_token, steps, write)
+        generation = await self.runs.checkpoint(
+            run.id, run.lease_token, len(run.stack), steps, write
+        )
         if generation is None:
             log.info("checkpoint fenced out (lease lost or run ended); discarded")
             return False

@@ -162,7 +162,7 @@ async def seed_run(db: Database) -> tuple[str, list[Event]]:
         )
     claimed = await runs.claim(Job(run_id, 1), "test", 60)
     assert claimed is not None
-    run, _ = claimed
+    run = claimed.run
     now = datetime.now(UTC)
     steps = [
         StepWrite(
@@ -202,6 +202,7 @@ async def seed_run(db: Database) -> tuple[str, list[Event]]:
     gen = await runs.checkpoint(
         run_id,
         run.lease_token,
+        len(run.stack),
         steps,
         run_write(RunStatus.RUNNING, wait={"kind": "sleep"}, wake_at=now),
     )
@@ -215,7 +216,8 @@ async def finish_run(db: Database, run_id: str) -> None:
     assert claimed is not None
     await runs.checkpoint(
         run_id,
-        claimed[0].lease_token,
+        claimed.run.lease_token,
+        len(claimed.run.stack),
         [],
         run_write(RunStatus.COMPLETED, output={"r1": {"a": 1}}, wake_at=None),
     )

@@ -3,12 +3,13 @@
 from services.core.store.apps import AppStore
 from services.core.store.db import FUNCTIONS_CHANNEL, WAKE_CHANNEL, Conn, Database
 from services.core.store.events import EventStore
-from services.core.store.runs import NewRun, RunStore, RunWrite, StepWrite
+from services.core.store.runs import Claim, NewRun, RunStore, RunWrite, StepWrite
 
 __all__ = [
     "FUNCTIONS_CHANNEL",
     "WAKE_CHANNEL",
     "AppStore",
+    "Claim",
     "Conn",
     "Database",
     "EventStore",

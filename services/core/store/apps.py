@@ -89,7 +89,7 @@ class AppStore:
                 "SELECT id, app_id, name, url, triggers, retries, config FROM functions"
                 " WHERE NOT archived ORDER BY id"
             )
-            return [_function(r) for r in await cur.fetchall()]
+            return [function_from_row(r) for r in await cur.fetchall()]
 
     async def function(self, function_id: str) -> Function | None:
         async with self.db.conn() as conn:
@@ -99,7 +99,7 @@ class AppStore:
                 (function_id,),
             )
             row = await cur.fetchone()
-            return _function(row) if row else None
+            return function_from_row(row) if row else None
 
 
 def _trigger_json(t: Trigger) -> dict[str, Any]:
@@ -115,7 +115,7 @@ def _trigger_json(t: Trigger) -> dict[str, Any]:
     return out
 
 
-def _function(row: dict[str, Any]) -> Function:
+def function_from_row(row: dict[str, Any]) -> Function:
     return Function(
         id=row["id"],
         app_id=row["app_id"],

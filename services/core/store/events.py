@@ -68,19 +68,7 @@ class EventStore:
             (list(ids),),
         )
         rows = {r["id"]: r for r in await cur.fetchall()}
-        return [
-            Event(
-                id=r["id"],
-                name=r["name"],
-                data=r["data"],
-                user=r["user"],
-                ts=r["ts"],
-                v=r["v"],
-                idempotency_key=r["idempotency_key"],
-            )
-            for i in ids
-            if (r := rows.get(i)) is not None
-        ]
+        return [event_from_row(r) for i in ids if (r := rows.get(i)) is not None]
 
     async def record_dead_letter(
         self, consumer: str, topic: str, part: int, offset: int, reason: str, payload: bytes
@@ -91,3 +79,15 @@ class EventStore:
                 " VALUES (%s, %s, %s, %s, %s, %s)",
                 (consumer, topic, part, offset, reason, payload),
             )
+
+
+def event_from_row(r: dict[str, Any]) -> Event:
+    return Event(
+        id=r["id"],
+        name=r["name"],
+        data=r["data"],
+        user=r["user"],
+        ts=r["ts"],
+        v=r["v"],
+        idempotency_key=r["idempotency_key"],
+    )

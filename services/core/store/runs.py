@@ -15,8 +15,10 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from services.core.model import Job, Run, RunStatus, Step, StepStatus
+from services.core.model import Event, Function, Job, Run, RunStatus, Step, StepStatus
+from services.core.store.apps import function_from_row
 from services.core.store.db import WAKE_CHANNEL, Conn, Database
+from services.core.store.events import event_from_row
 
 _ACTIVE = RunStatus.RUNNING.value
 
@@ -61,6 +63,43 @@ class RunWrite:
     wake_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What an executor needs for one call, read in the same statement that took the lease."""
+
+    run: Run
+    memo: dict[str, Any]
+    function: Function | None
+    events: list[Event]
+
+
+class _Fenced(Exception):
+    """Rolls back a checkpoint whose lease is no longer held."""
+
+
+# Take the lease, and read the run's memo, function and events, in one round trip. The
+# notification tells the scheduler about the lease's expiry (it may be asleep with no target).
+_CLAIM_SQL = f"""
+WITH c AS (
+    UPDATE runs SET lease_token = lease_token + 1, lease_owner = %s,
+        wake_at = now() + make_interval(secs => %s), started_at = coalesce(started_at, now())
+    WHERE id = %s AND generation = %s AND status = %s AND not_before <= now()
+        AND (lease_owner IS NULL OR wake_at <= now())
+    RETURNING *
+)
+SELECT c.*,
+    pg_notify('{WAKE_CHANNEL}', (extract(epoch FROM c.wake_at) * 1000)::bigint::text) AS _n,
+    (SELECT coalesce(json_agg(json_build_array(s.step_id, s.memo) ORDER BY s.position), '[]')
+        FROM steps s WHERE s.run_id = c.id AND s.position IS NOT NULL) AS _memo,
+    (SELECT row_to_json(f) FROM (SELECT id, app_id, name, url, triggers, retries, config
+        FROM functions WHERE id = c.function_id) f) AS _function,
+    (SELECT coalesce(json_agg(row_to_json(e) ORDER BY array_position(c.event_ids, e.id)), '[]')
+        FROM (SELECT id, name, data, "user", ts, v, idempotency_key FROM events
+              WHERE id = ANY(c.event_ids)) e) AS _events
+FROM c
+"""
+
+
 class RunStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -93,111 +132,114 @@ class RunStore:
             await _notify_wake(conn, "now() + make_interval(secs => %s)", (redeliver_seconds,))
         return created
 
-    async def claim(
-        self, job: Job, owner: str, lease_seconds: float
-    ) -> tuple[Run, dict[str, Any]] | None:
+    async def claim(self, job: Job, owner: str, lease_seconds: float) -> Claim | None:
         """Take the run's lease if the job is current and the run is due and not leased.
 
-        Returns the run and its memoized steps (hash -> memo, in stack order), or None when the
-        job is stale, early, a duplicate, or the run ended.
+        One statement returns everything the call needs: the run, its memoized steps (in stack
+        order), its function and its events. None when the job is stale, early, a duplicate,
+        or the run ended.
         """
-        async with self.db.tx() as conn:
+        async with self.db.conn() as conn:
             cur = await conn.execute(
-                "UPDATE runs SET lease_token = lease_token + 1, lease_owner = %s,"
-                " wake_at = now() + make_interval(secs => %s),"
-                " started_at = coalesce(started_at, now())"
-                " WHERE id = %s AND generation = %s AND status = %s AND not_before <= now()"
-                " AND (lease_owner IS NULL OR wake_at <= now())"
-                " RETURNING *",
-                (owner, lease_seconds, job.run_id, job.generation, _ACTIVE),
+                _CLAIM_SQL, (owner, lease_seconds, job.run_id, job.generation, _ACTIVE)
             )
             row = await cur.fetchone()
-            if row is None:
-                return None
-            await _notify_wake(conn, "now() + make_interval(secs => %s)", (lease_seconds,))
-            cur = await conn.execute(
-                "SELECT step_id, memo FROM steps WHERE run_id = %s AND position IS NOT NULL"
-                " ORDER BY position",
-                (job.run_id,),
-            )
-            memo = {s["step_id"]: s["memo"] for s in await cur.fetchall()}
-        return _run(row), memo
+        if row is None:
+            return None
+        return Claim(
+            run=_run(row),
+            memo={step_id: memo for step_id, memo in row["_memo"]},
+            function=function_from_row(row["_function"]) if row["_function"] else None,
+            events=[event_from_row(e) for e in row["_events"]],
+        )
 
     async def checkpoint(
-        self, run_id: str, lease_token: int, steps: Sequence[StepWrite], run: RunWrite
+        self,
+        run_id: str,
+        lease_token: int,
+        depth: int,
+        steps: Sequence[StepWrite],
+        run: RunWrite,
     ) -> int | None:
         """Commit step results and the run's next move in one transaction.
 
-        Returns the new generation, or None when the lease was lost (fenced) or the run ended.
+        ``depth`` is the stack's length when the lease was taken (appended steps get the
+        positions after it). The statements go out pipelined, in one round trip. Returns the
+        new generation, or None when the lease was lost (fenced) or the run ended, in which case
+        nothing is written.
         """
         appended = [s.step_id for s in steps if s.append_to_stack]
         ended = run.status is not RunStatus.RUNNING
-        async with self.db.tx() as conn:
-            cur = await conn.execute(
-                "UPDATE runs SET generation = generation + 1, lease_owner = NULL,"
-                " status = %s, attempt = %s, stack = stack || %s::text[], target = %s,"
-                " planned = %s, planned_mode = %s, force_step_plan = %s, request_version = %s,"
-                " wait = %s,"
-                " output = %s, error = %s, not_before = %s, wake_at = %s,"
-                " ended_at = CASE WHEN %s THEN now() END"
-                " WHERE id = %s AND lease_token = %s AND lease_owner IS NOT NULL"
-                " AND status = %s RETURNING generation, cardinality(stack) AS depth",
-                (
-                    run.status.value,
-                    run.attempt,
-                    appended,
-                    run.target,
-                    list(run.planned),
-                    run.planned_mode,
-                    run.force_step_plan,
-                    run.request_version,
-                    _json(run.wait),
-                    _json(run.output),
-                    _json(run.error),
-                    run.not_before,
-                    run.wake_at,
-                    ended,
-                    run_id,
-                    lease_token,
-                    _ACTIVE,
-                ),
-            )
-            row = await cur.fetchone()
-            if row is None:
-                return None
-            position = row["depth"] - len(appended)
-            for s in steps:
-                pos = None
-                if s.append_to_stack:
-                    pos = position
-                    position += 1
-                done = s.status in (StepStatus.COMPLETED, StepStatus.FAILED)
-                await conn.execute(
-                    "INSERT INTO steps (run_id, step_id, name, op, status, attempts, position,"
-                    " memo, output, error, ended_at)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, CASE WHEN %s THEN now() END)"
-                    " ON CONFLICT (run_id, step_id) DO UPDATE SET name = excluded.name,"
-                    " op = excluded.op, status = excluded.status, attempts = excluded.attempts,"
-                    " position = excluded.position, memo = excluded.memo,"
-                    " output = excluded.output, error = excluded.error,"
-                    " ended_at = excluded.ended_at",
+        try:
+            async with self.db.tx() as conn, conn.pipeline():
+                cur = await conn.execute(
+                    "UPDATE runs SET generation = generation + 1, lease_owner = NULL,"
+                    " status = %s, attempt = %s, stack = stack || %s::text[], target = %s,"
+                    " planned = %s, planned_mode = %s, force_step_plan = %s,"
+                    " request_version = %s, wait = %s, output = %s, error = %s,"
+                    " not_before = %s, wake_at = %s, ended_at = CASE WHEN %s THEN now() END"
+                    " WHERE id = %s AND lease_token = %s AND lease_owner IS NOT NULL"
+                    " AND status = %s AND cardinality(stack) = %s RETURNING generation",
                     (
+                        run.status.value,
+                        run.attempt,
+                        appended,
+                        run.target,
+                        list(run.planned),
+                        run.planned_mode,
+                        run.force_step_plan,
+                        run.request_version,
+                        _json(run.wait),
+                        _json(run.output),
+                        _json(run.error),
+                        run.not_before,
+                        run.wake_at,
+                        ended,
                         run_id,
-                        s.step_id,
-                        s.name,
-                        s.op,
-                        s.status.value,
-                        s.attempts,
-                        pos,
-                        Jsonb(s.memo),
-                        _json(s.output),
-                        _json(s.error),
-                        done,
+                        lease_token,
+                        _ACTIVE,
+                        depth,
                     ),
                 )
-            if run.wake_at is not None:
-                await _notify_wake(conn, "%s::timestamptz", (run.wake_at,))
-            return int(row["generation"])
+                position = depth
+                for s in steps:
+                    pos = None
+                    if s.append_to_stack:
+                        pos = position
+                        position += 1
+                    done = s.status in (StepStatus.COMPLETED, StepStatus.FAILED)
+                    await conn.execute(
+                        "INSERT INTO steps (run_id, step_id, name, op, status, attempts,"
+                        " position, memo, output, error, ended_at)"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                        "  CASE WHEN %s THEN now() END)"
+                        " ON CONFLICT (run_id, step_id) DO UPDATE SET name = excluded.name,"
+                        " op = excluded.op, status = excluded.status,"
+                        " attempts = excluded.attempts, position = excluded.position,"
+                        " memo = excluded.memo, output = excluded.output,"
+                        " error = excluded.error, ended_at = excluded.ended_at",
+                        (
+                            run_id,
+                            s.step_id,
+                            s.name,
+                            s.op,
+                            s.status.value,
+                            s.attempts,
+                            pos,
+                            Jsonb(s.memo),
+                            _json(s.output),
+                            _json(s.error),
+                            done,
+                        ),
+                    )
+                if run.wake_at is not None:
+                    await _notify_wake(conn, "%s::timestamptz", (run.wake_at,))
+                row = await cur.fetchone()
+                if row is None:
+                    raise _Fenced
+                return int(row["generation"])
+        except _Fenced:
+            return None
 
     async def complete_wait(self, conn: Conn, run_id: str, step_id: str, depth: int) -> None:
         """Mark a finished sleep's step completed at the end of the stack."""
