@@ -1,0 +1,204 @@
+"""The executor on real Kafka and Postgres, calling a real SDK app in-process (the Headrace SDK's
+ASGI app behind httpx's ASGI transport): jobs in, steps checkpointed, the next job or the finish
+events out; a reply that is not from an SDK becomes a retry whose reason is on the run; the
+call is signed when a signing key is set."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+import headrace
+import headrace.asgi
+from headrace import protocol
+from services.core.codec import decode_event, decode_job, encode_job
+from services.core.model import App, Event, Function, Job, RunStatus, Trigger
+from services.core.service import Deps
+from services.core.settings import Settings
+from services.core.store import AppStore, EventStore, NewRun, RunStore
+from services.executor import ExecutorService
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+KEY = "signkey-test-" + "ab" * 32
+APP_URL = "http://app.test/api/headrace"
+
+client = headrace.Client(app_id="calc", is_dev=False, signing_key=KEY)
+
+
+@client.create_function(fn_id="add", trigger=headrace.TriggerEvent(event="calc/add"))
+async def add(ctx: headrace.Context, step: headrace.Step) -> int:
+    a = await step.run("a", lambda: int(ctx.event.data["a"]))
+    b = await step.run("b", lambda: int(ctx.event.data["b"]))
+    return int(a + b)
+
+
+sdk_app = headrace.asgi.serve(client, [add], serve_path="/api/headrace")
+
+
+async def garbage_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]}
+    )
+    await send({"type": "http.response.body", "body": b"<html>a proxy page</html>"})
+
+
+@pytest.fixture
+async def deps(database_url: str, kafka_bootstrap: str, unique_topics: Any) -> AsyncIterator[Deps]:
+    settings = Settings.from_env(
+        {},
+        database_url=database_url,
+        kafka_bootstrap=kafka_bootstrap,
+        events_topic=unique_topics.events,
+        jobs_topic=unique_topics.jobs,
+        consumer_group_prefix=unique_topics("group"),
+        signing_key=KEY,
+        server_kind="cloud",
+        app_timeout=5,
+    )
+    d = await Deps.open(settings)
+    yield d
+    await d.close()
+
+
+async def seed(deps: Deps, event: Event) -> str:
+    fn = Function(
+        id="calc-add",
+        app_id="calc",
+        name="add",
+        triggers=(Trigger(event="calc/add"),),
+        url=f"{APP_URL}?fnId=calc-add&stepId=step",
+        retries=1,
+    )
+    await AppStore(deps.db).sync(App(id="calc", url=APP_URL, functions=(fn,)))
+    async with deps.db.tx() as conn:
+        await EventStore(deps.db).insert(conn, [event])
+        await RunStore(deps.db).create(
+            conn, [NewRun("RUN1", "calc-add", "calc", (event.id,), 2)], 30
+        )
+    await deps.bus.send(deps.settings.jobs_topic, encode_job(Job("RUN1", 1)), "RUN1")
+    return "RUN1"
+
+
+async def run_executor(deps: Deps, app: Any, until: Callable[[], Awaitable[bool]]) -> None:
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
+    executor = ExecutorService(deps, http=http)
+    await executor.start()
+    task = asyncio.create_task(executor.run())
+    try:
+        async with asyncio.timeout(60):
+            while not await until():  # noqa: ASYNC110 - polls the database
+                await asyncio.sleep(0.1)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await executor.stop()
+        await http.aclose()
+
+
+async def read_topic(deps: Deps, topic: str, n: int) -> list[bytes]:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=deps.settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        group_id=None,
+    )
+    await consumer.start()
+    out: list[bytes] = []
+    try:
+        async with asyncio.timeout(30):
+            while len(out) < n:
+                batch = await consumer.getmany(timeout_ms=500)
+                out += [m.value for msgs in batch.values() for m in msgs if m.value]
+    finally:
+        await consumer.stop()
+    return out
+
+
+async def test_a_run_completes_through_the_executor(deps: Deps) -> None:
+    event = Event(id="E1", name="calc/add", data={"a": 2, "b": 3}, ts=1)
+    run_id = await seed(deps, event)
+    runs = RunStore(deps.db)
+
+    async def done() -> bool:
+        run = await runs.get(run_id)
+        return run is not None and run.status is not RunStatus.RUNNING
+
+    await run_executor(deps, sdk_app, done)
+    run = await runs.get(run_id)
+    assert run is not None and run.status is RunStatus.COMPLETED and run.output == 5
+    steps = await runs.steps(run_id)
+    assert [(s.name, s.output, s.memo) for s in steps] == [
+        ("a", 2, {"data": 2}),
+        ("b", 3, {"data": 3}),
+    ]
+    assert [s.step_id for s in steps] == [protocol.step_hash("a"), protocol.step_hash("b")]
+    # Three calls, three jobs: the first from the test, two published after checkpoints.
+    jobs = [decode_job(v) for v in await read_topic(deps, deps.settings.jobs_topic, 3)]
+    assert [j.generation for j in jobs] == [1, 2, 3]
+    finished = [decode_event(v) for v in await read_topic(deps, deps.settings.events_topic, 1)]
+    assert finished[0].name == "inngest/function.finished"
+    assert finished[0].data["function_id"] == "calc-add"
+    assert finished[0].data["run_id"] == run_id
+    assert finished[0].data["result"] == 5
+
+
+async def test_a_reply_not_from_an_sdk_is_retried_with_its_reason(deps: Deps) -> None:
+    run_id = await seed(deps, Event(id="E1", name="calc/add", data={"a": 1, "b": 1}, ts=1))
+    runs = RunStore(deps.db)
+
+    async def retried() -> bool:
+        run = await runs.get(run_id)
+        return run is not None and run.attempt == 1
+
+    await run_executor(deps, garbage_app, retried)
+    run = await runs.get(run_id)
+    assert run is not None and run.status is RunStatus.RUNNING
+    assert run.error is not None
+    assert "without Inngest SDK headers" in run.error["message"]
+    assert "a proxy page" in run.error["message"]
+    assert run.not_before is not None and run.generation == 2
+
+
+async def test_calls_are_signed_over_the_canonical_body(deps: Deps) -> None:
+    seen: list[tuple[bytes, str | None]] = []
+
+    async def recording_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            body = b""
+            while True:
+                message = await receive()
+                body += message.get("body", b"")
+                if not message.get("more_body"):
+                    break
+            headers = dict(scope["headers"])
+            seen.append((body, (headers.get(b"x-inngest-signature") or b"").decode() or None))
+
+            async def replay() -> dict[str, Any]:
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            await sdk_app(scope, replay, send)
+            return
+        await sdk_app(scope, receive, send)
+
+    run_id = await seed(deps, Event(id="E1", name="calc/add", data={"a": 4, "b": 4}, ts=1))
+    runs = RunStore(deps.db)
+
+    async def done() -> bool:
+        run = await runs.get(run_id)
+        return run is not None and run.status is not RunStatus.RUNNING
+
+    await run_executor(deps, recording_app, done)
+    run = await runs.get(run_id)
+    assert run is not None and run.status is RunStatus.COMPLETED and run.output == 8
+    assert len(seen) == 3
+    for body, signature in seen:
+        assert signature is not None
+        assert protocol.verify_signature(body, signature, [KEY])
+        assert body == protocol.canonicalize(json.loads(body))
