@@ -138,24 +138,31 @@ async def _announce_and_sync(
 
 
 async def _sync_until_answered(app_url: str, settings: Settings) -> None:
-    """PUT the app (it then registers itself), retrying until it answers."""
+    """Sync through our own ``POST /v1/apps`` (which PUTs the app and checks that it registered),
+    retrying while the app does not answer; an app that answers but is rejected is reported."""
+    api = f"http://{settings.host}:{settings.port}/v1/apps"
     delay = 0.5
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with httpx.AsyncClient(timeout=60) as http:
         while True:
             try:
-                resp = await http.put(
-                    app_url, headers={"x-inngest-server-kind": settings.server_kind}
-                )
-                if resp.status_code < 300:
-                    log.info("synced app %s", app_url)
-                    return
-                log.warning(
-                    "app %s answered the sync with %d: %s",
-                    app_url,
-                    resp.status_code,
-                    resp.text[:300],
-                )
+                resp = await http.post(api, json={"url": app_url})
             except httpx.HTTPError as exc:
-                log.info("app %s not answering yet (%s); retrying", app_url, exc.__class__.__name__)
+                resp = None
+                reason = repr(exc)
+            if resp is not None and resp.status_code == 200:
+                app = resp.json()["data"]
+                log.info(
+                    "synced app %s from %s (%d functions)",
+                    app["id"],
+                    app_url,
+                    len(app["functions"]),
+                )
+                return
+            if resp is not None:
+                reason = resp.json().get("error", resp.text[:300])
+                if resp.status_code < 500:
+                    log.error("app %s was not synced: %s", app_url, reason)
+                    return
+            log.info("app %s not synced yet (%s); retrying", app_url, reason)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)

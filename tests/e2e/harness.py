@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -154,16 +154,14 @@ class Headrace:
 
 
 @contextmanager
-def dev_server(tmp: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[Headrace]:
+def dev_server(
+    tmp: Path, extra_env: Mapping[str, str] | None = None, args: Sequence[str] = ()
+) -> Iterator[Headrace]:
     port = free_port()
-    proc = Proc(
-        "headrace-dev",
-        python_argv(
-            "-m", "headrace.cli", "dev", "--port", str(port), "--data-dir", str(tmp / "data")
-        ),
-        dict(extra_env or {}),
-        tmp,
-    ).start()
+    argv = python_argv(
+        "-m", "headrace.cli", "dev", "--port", str(port), "--data-dir", str(tmp / "data"), *args
+    )
+    proc = Proc("headrace-dev", argv, dict(extra_env or {}), tmp).start()
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{url}/health", proc)
