@@ -44,7 +44,7 @@ from services.core.errors import HeadraceError
 from services.core.model import Event, Function, Job, Run, RunStatus
 from services.core.publish import new_event_id, publish_events
 from services.core.service import Deps, Service
-from services.core.store import RunStore, RunWrite, StepWrite
+from services.core.store import DeadLetterStore, RunStore, RunWrite, StepWrite
 from services.executor.call import build_body, call_app
 from services.executor.response import classify
 
@@ -60,6 +60,7 @@ class ExecutorService(Service):
         self.consumer: Consumer | None = None
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.runs = RunStore(deps.db)
+        self.dead_letters = DeadLetterStore(deps.db, deps.metrics)
         self.policy = RetryPolicy.dev() if s.retry_schedule == "dev" else RetryPolicy.production()
         self.rng = random.Random()
         self._http = http
@@ -107,7 +108,7 @@ class ExecutorService(Service):
                 try:
                     job = decode_job(r.value)
                 except CodecError as exc:
-                    self.deps.metrics.dead_letters.labels("executor").inc()
+                    await self.dead_letters.record("executor", r, exc.message)
                     log.warning(
                         "skipped job record %s/%d@%d: %s", r.topic, r.partition, r.offset, exc
                     )

@@ -19,7 +19,7 @@ from services.core.codec import CodecError, decode_event, encode_job
 from services.core.errors import BusError, StoreError
 from services.core.model import Event, Job
 from services.core.service import Deps, Service
-from services.core.store import AppStore, EventStore, NewRun, RunStore
+from services.core.store import AppStore, DeadLetterStore, EventStore, NewRun, RunStore
 from services.matcher.matching import TriggerIndex
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ class MatcherService(Service):
         self.apps = AppStore(deps.db)
         self.events = EventStore(deps.db)
         self.runs = RunStore(deps.db)
+        self.dead_letters = DeadLetterStore(deps.db, deps.metrics)
         self.index = TriggerIndex(())
         self._version: Any = None
         self._started = False
@@ -91,10 +92,7 @@ class MatcherService(Service):
             try:
                 events.append(decode_event(r.value))
             except CodecError as exc:
-                await self.events.record_dead_letter(
-                    "matcher", r.topic, r.partition, r.offset, exc.message, r.value
-                )
-                self.deps.metrics.dead_letters.labels("matcher").inc()
+                await self.dead_letters.record("matcher", r, exc.message)
                 log.warning("skipped record %s/%d@%d: %s", r.topic, r.partition, r.offset, exc)
         if not events:
             return []

@@ -202,3 +202,25 @@ async def test_calls_are_signed_over_the_canonical_body(deps: Deps) -> None:
         assert signature is not None
         assert protocol.verify_signature(body, signature, [KEY])
         assert body == protocol.canonicalize(json.loads(body))
+
+
+async def test_a_job_record_that_cannot_be_decoded_is_dead_lettered(deps: Deps) -> None:
+    await deps.bus.send(deps.settings.jobs_topic, b"\xc3\x01garbage", "RUN1")
+    run_id = await seed(deps, Event(id="E1", name="calc/add", data={"a": 1, "b": 2}, ts=1))
+    runs = RunStore(deps.db)
+
+    async def done() -> bool:
+        run = await runs.get(run_id)
+        return run is not None and run.status is not RunStatus.RUNNING
+
+    await run_executor(deps, sdk_app, done)
+    run = await runs.get(run_id)
+    assert run is not None and run.output == 3  # the partition moved on past the bad record
+    async with deps.db.conn() as conn:
+        cur = await conn.execute("SELECT consumer, reason, payload FROM dead_letters")
+        rows = await cur.fetchall()
+    assert [(r["consumer"], bytes(r["payload"])) for r in rows] == [
+        ("executor", b"\xc3\x01garbage")
+    ]
+    assert "Avro" in rows[0]["reason"]
+    assert deps.metrics.dead_letters.labels("executor")._value.get() == 1

@@ -2,6 +2,7 @@
 
 from services.core.store.apps import AppStore
 from services.core.store.db import FUNCTIONS_CHANNEL, WAKE_CHANNEL, Conn, Database
+from services.core.store.dead_letters import DeadLetterStore
 from services.core.store.events import EventStore
 from services.core.store.runs import Claim, NewRun, RunStore, RunWrite, StepWrite
 
@@ -12,6 +13,7 @@ __all__ = [
     "Claim",
     "Conn",
     "Database",
+    "DeadLetterStore",
     "EventStore",
     "NewRun",
     "RunStore",

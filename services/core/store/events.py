@@ -70,16 +70,6 @@ class EventStore:
         rows = {r["id"]: r for r in await cur.fetchall()}
         return [event_from_row(r) for i in ids if (r := rows.get(i)) is not None]
 
-    async def record_dead_letter(
-        self, consumer: str, topic: str, part: int, offset: int, reason: str, payload: bytes
-    ) -> None:
-        async with self.db.tx() as conn:
-            await conn.execute(
-                'INSERT INTO dead_letters (consumer, topic, part, "offset", reason, payload)'
-                " VALUES (%s, %s, %s, %s, %s, %s)",
-                (consumer, topic, part, offset, reason, payload),
-            )
-
 
 def event_from_row(r: dict[str, Any]) -> Event:
     return Event(
