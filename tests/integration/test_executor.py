@@ -24,7 +24,7 @@ from services.core.settings import Settings
 from services.core.store import AppStore, EventStore, NewRun, RunStore
 from services.executor import ExecutorService
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 KEY = "signkey-test-" + "ab" * 32
 APP_URL = "http://app.test/api/headrace"
@@ -92,7 +92,7 @@ async def run_executor(deps: Deps, app: Any, until: Callable[[], Awaitable[bool]
     await executor.start()
     task = asyncio.create_task(executor.run())
     try:
-        async with asyncio.timeout(60):
+        async with asyncio.timeout(90):
             while not await until():  # noqa: ASYNC110 - polls the database
                 await asyncio.sleep(0.1)
     finally:
@@ -112,7 +112,7 @@ async def read_topic(deps: Deps, topic: str, n: int) -> list[bytes]:
     await consumer.start()
     out: list[bytes] = []
     try:
-        async with asyncio.timeout(30):
+        async with asyncio.timeout(60):
             while len(out) < n:
                 batch = await consumer.getmany(timeout_ms=500)
                 out += [m.value for msgs in batch.values() for m in msgs if m.value]

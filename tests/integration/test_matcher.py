@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +19,9 @@ from services.core.settings import Settings
 from services.core.store import AppStore, RunStore
 from services.matcher import MatcherService
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+SCHEMA_TEXT = (Path(__file__).resolve().parents[2] / "schemas" / "event.avsc").read_text()
 
 
 @pytest.fixture
@@ -56,7 +59,7 @@ async def _sync_app(deps: Deps) -> None:
     await AppStore(deps.db).sync(App(id="shop", url="http://app/api", functions=fns))
 
 
-async def _jobs(deps: Deps, n: int, limit: float = 30) -> list[Any]:
+async def _jobs(deps: Deps, n: int, limit: float = 60) -> list[Any]:
     consumer = AIOKafkaConsumer(
         deps.settings.jobs_topic,
         bootstrap_servers=deps.settings.kafka_bootstrap,
@@ -75,7 +78,7 @@ async def _jobs(deps: Deps, n: int, limit: float = 30) -> list[Any]:
     return out
 
 
-async def _run_until(matcher: MatcherService, condition: Any, limit: float = 30) -> None:
+async def _run_until(matcher: MatcherService, condition: Any, limit: float = 90) -> None:
     task = asyncio.create_task(matcher.run())
     try:
         async with asyncio.timeout(limit):
@@ -168,3 +171,64 @@ async def test_bad_record_is_dead_lettered_and_the_partition_moves_on(deps: Deps
     assert bytes(rows[0]["payload"]) == b"not avro at all"
     sample = deps.metrics.dead_letters.labels("matcher")._value.get()
     assert sample == 1
+
+
+async def test_an_outside_producer_writing_avro_directly_starts_runs(deps: Deps) -> None:
+    """The recipe in the README: fastavro + any Kafka client, no Headrace code."""
+    import io
+    import json
+    import time
+
+    import fastavro
+    import fastavro.schema
+    from ulid import ULID
+
+    await _sync_app(deps)
+    schema = fastavro.parse_schema(json.loads(SCHEMA_TEXT))
+    fingerprint = bytes.fromhex(
+        fastavro.schema.fingerprint(
+            fastavro.schema.to_parsing_canonical_form(schema), "CRC-64-AVRO"
+        )
+    )
+    buf = io.BytesIO()
+    buf.write(b"\xc3\x01" + fingerprint)
+    event_id = str(ULID())
+    now_ms = int(time.time() * 1000)
+    fastavro.schemaless_writer(
+        buf,
+        schema,
+        {
+            "id": event_id,
+            "name": "order/created",
+            "data": json.dumps({"order_id": "o-2"}),
+            "user": "{}",
+            "ts": now_ms,
+            "v": None,
+            "idempotency_key": None,
+            "received_at": now_ms,
+        },
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=deps.settings.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            deps.settings.events_topic, key=event_id.encode(), value=buf.getvalue()
+        )
+    finally:
+        await producer.stop()
+
+    matcher = MatcherService(deps)
+    await matcher.start()
+    runs = RunStore(deps.db)
+
+    async def matched() -> bool:
+        return len(await runs.for_event(event_id)) == 1
+
+    try:
+        await _run_until(matcher, matched)
+    finally:
+        await matcher.stop()
+    assert [r.function_id for r in await runs.for_event(event_id)] == ["shop-orders"]
+    async with deps.db.conn() as conn:
+        cur = await conn.execute("SELECT count(*) AS n FROM dead_letters")
+        assert (await cur.fetchone())["n"] == 0
