@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import secrets
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -104,7 +107,10 @@ class Client:
         return f"{self.settings.base_url}/e/{self.settings.event_key}"
 
     def _event_headers(self) -> dict[str, str]:
-        out = {h.SDK: SDK_HEADER}
+        # One seed per send, kept across its retries: the server derives the event ids from it,
+        # so a retried request after a lost reply does not store its events twice.
+        seed = base64.b64encode(secrets.token_bytes(10)).decode()
+        out = {h.SDK: SDK_HEADER, h.EVENT_ID_SEED: f"{int(time.time() * 1000)},{seed}"}
         if self.settings.env:
             out[h.ENV] = self.settings.env
         return out

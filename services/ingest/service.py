@@ -14,10 +14,12 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from headrace.protocol import EVENT_ID_SEED
 from services.core.errors import BusError, EventRejected
 from services.core.model import Event
-from services.core.publish import new_event_id, publish_events
+from services.core.publish import publish_events
 from services.core.service import Service
+from services.ingest.ids import seeded_ids
 from services.ingest.validate import parse_body, validate_events
 
 log = logging.getLogger(__name__)
@@ -62,7 +64,7 @@ class IngestService(Service):
             max_events=settings.max_events_per_request,
             max_event_bytes=settings.max_event_bytes,
             now_ms=self._now_ms(),
-            new_id=new_event_id,
+            new_id=seeded_ids(request.headers.get(EVENT_ID_SEED)),
         )
 
     def _reject(self, message: str, status: int, reason: str) -> Response:

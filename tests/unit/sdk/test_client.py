@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import json
 
 import httpx
@@ -78,6 +79,11 @@ def test_send_sync_and_retry_on_5xx(monkeypatch: pytest.MonkeyPatch) -> None:
     client = make_client(server)
     assert client.send_sync({"name": "a/b"}) == [SENT_EVENT_ID]
     assert len(server.requests) == 3
+    # Every retry carries the same id seed, so the server derives the same event ids.
+    seeds = {r.headers["x-inngest-event-id-seed"] for r in server.requests}
+    assert len(seeds) == 1
+    ms, entropy = seeds.pop().split(",")
+    assert int(ms) > 0 and len(base64.b64decode(entropy)) == 10
 
 
 async def test_send_gives_up_with_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
