@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import os
 import random
-import socket
 from datetime import timedelta
 from typing import Any
 
@@ -44,11 +42,13 @@ from services.core.errors import HeadraceError
 from services.core.model import Event, Function, Job, Run, RunStatus
 from services.core.publish import new_event_id, publish_events
 from services.core.service import Deps, Service
-from services.core.store import DeadLetterStore, RunStore, RunWrite, StepWrite
+from services.core.store import DeadLetterStore, RunStore, RunWrite, StepWrite, lease_owner_prefix
 from services.executor.call import build_body, call_app
 from services.executor.response import classify
 
 log = logging.getLogger(__name__)
+
+DRAIN_SECONDS = 10.0
 
 
 class ExecutorService(Service):
@@ -58,7 +58,7 @@ class ExecutorService(Service):
         super().__init__(deps)
         s = deps.settings
         self.consumer: Consumer | None = None
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.owner = f"{lease_owner_prefix()}{id(self):x}"
         self.runs = RunStore(deps.db)
         self.dead_letters = DeadLetterStore(deps.db, deps.metrics)
         self.policy = RetryPolicy.dev() if s.retry_schedule == "dev" else RetryPolicy.production()
@@ -86,6 +86,10 @@ class ExecutorService(Service):
         self._started = True
 
     async def stop(self) -> None:
+        # Let calls in flight finish and commit (bounded), so a restart does not leave their
+        # runs waiting for a lease to expire.
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=DRAIN_SECONDS)
         for t in list(self._tasks):
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -16,7 +16,7 @@ import psycopg
 
 from services.core.errors import BusError, StoreError
 from services.core.service import Deps, Service
-from services.core.store import FUNCTIONS_CHANNEL, WAKE_CHANNEL, RunStore
+from services.core.store import FUNCTIONS_CHANNEL, WAKE_CHANNEL, RunStore, lease_owner_prefix
 from services.scheduler.cron import CronFirer
 from services.scheduler.leader import SCHEDULER_LOCK, LeaderLock, release
 from services.scheduler.timers import TimerFirer, Wake, earliest, wait
@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 class SchedulerService(Service):
     """Cron, durable timers and lease expiry.
 
-    ``recover_on_start`` makes every unleased run due when this replica becomes leader; the dev
-    server sets it because its broker keeps jobs in memory only.
+    ``recover_on_start`` makes every run that is not sleeping due when this replica becomes
+    leader, releasing leases held outside this process; the dev server sets it because its
+    broker keeps jobs in memory only and it is the only process working on its runs.
 
     Example::
 
@@ -83,7 +84,8 @@ class SchedulerService(Service):
         await conn.execute(f"LISTEN {WAKE_CHANNEL}")
         await conn.execute(f"LISTEN {FUNCTIONS_CHANNEL}")
         if self.recover_on_start:
-            n = await self.runs.wake_all_now()
+            # Leases not held in this process belonged to the process before it, which died.
+            n = await self.runs.wake_all_now(live_owner_prefix=lease_owner_prefix())
             log.info("scheduler: made %d run(s) due after a restart", n)
         await self.cron.reload(clock.now())
         while True:

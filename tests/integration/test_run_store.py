@@ -20,6 +20,7 @@ from services.core.store import (
     RunStore,
     RunWrite,
     StepWrite,
+    lease_owner_prefix,
 )
 
 pytestmark = pytest.mark.integration
@@ -171,3 +172,16 @@ async def test_next_wake_is_the_earliest_due_time(db: Database) -> None:
     nxt = await runs.next_wake()
     assert nxt is not None and abs((nxt - wake).total_seconds()) < 0.001
     assert await runs.fire_due(30) == []  # nothing due yet
+
+
+async def test_recovery_releases_only_leases_of_other_processes(db: Database) -> None:
+    runs = await seed(db, "R1")
+    async with db.tx() as conn:
+        await EventStore(db).insert(conn, [Event(id="E2", name="a/b", data={}, ts=6)])
+        await runs.create(conn, [NewRun("R2", "app-f", "app", ("E2",), 3)], 30)
+    dead = await runs.claim(Job("R1", 1), "old-host:1:abc", 600)
+    mine = await runs.claim(Job("R2", 1), f"{lease_owner_prefix()}abc", 600)
+    assert dead is not None and mine is not None
+    assert await runs.wake_all_now(live_owner_prefix=lease_owner_prefix()) == 1
+    assert await runs.claim(Job("R1", 1), "new-host:2:def", 60) is not None  # released
+    assert await runs.claim(Job("R2", 1), "new-host:2:def", 60) is None  # still ours

@@ -4,7 +4,14 @@ from services.core.store.apps import AppStore
 from services.core.store.db import FUNCTIONS_CHANNEL, WAKE_CHANNEL, Conn, Database
 from services.core.store.dead_letters import DeadLetterStore
 from services.core.store.events import EventStore
-from services.core.store.runs import Claim, NewRun, RunStore, RunWrite, StepWrite
+from services.core.store.runs import (
+    Claim,
+    NewRun,
+    RunStore,
+    RunWrite,
+    StepWrite,
+    lease_owner_prefix,
+)
 
 __all__ = [
     "FUNCTIONS_CHANNEL",
@@ -19,4 +26,5 @@ __all__ = [
     "RunStore",
     "RunWrite",
     "StepWrite",
+    "lease_owner_prefix",
 ]

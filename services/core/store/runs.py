@@ -8,6 +8,8 @@ scheduler on ``headrace_wake`` with the wake time, so it never polls.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +23,12 @@ from services.core.store.db import WAKE_CHANNEL, Conn, Database
 from services.core.store.events import event_from_row
 
 _ACTIVE = RunStatus.RUNNING.value
+
+
+def lease_owner_prefix() -> str:
+    """How lease owners in this process begin (host and pid), so a restarted process can tell
+    leases of its dead predecessor from its own."""
+    return f"{socket.gethostname()}:{os.getpid()}:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,13 +279,25 @@ class RunStore:
             row = await cur.fetchone()
             return row["w"] if row else None
 
-    async def wake_all_now(self) -> int:
-        """Make every unleased active run due now (after the job log itself was lost)."""
+    async def wake_all_now(self, live_owner_prefix: str | None = None) -> int:
+        """Make every active run that is not sleeping due now (after the job log was lost).
+
+        With ``live_owner_prefix``, leases held by anyone else are released too: the caller
+        knows their holders died with the previous process (the dev server's case).
+        """
         async with self.db.tx() as conn:
-            cur = await conn.execute(
-                "UPDATE runs SET wake_at = greatest(not_before, now())"
-                " WHERE wake_at IS NOT NULL AND lease_owner IS NULL AND wait IS NULL"
-            )
+            if live_owner_prefix is None:
+                cur = await conn.execute(
+                    "UPDATE runs SET wake_at = greatest(not_before, now())"
+                    " WHERE wake_at IS NOT NULL AND lease_owner IS NULL AND wait IS NULL"
+                )
+            else:
+                cur = await conn.execute(
+                    "UPDATE runs SET wake_at = greatest(not_before, now()), lease_owner = NULL"
+                    " WHERE wake_at IS NOT NULL AND wait IS NULL"
+                    " AND (lease_owner IS NULL OR NOT starts_with(lease_owner, %s))",
+                    (live_owner_prefix,),
+                )
             return cur.rowcount
 
     async def get(self, run_id: str) -> Run | None:
