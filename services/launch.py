@@ -145,7 +145,12 @@ async def _sync_until_answered(app_url: str, settings: Settings) -> None:
     async with httpx.AsyncClient(timeout=60) as http:
         while True:
             try:
-                resp = await http.post(api, json={"url": app_url})
+                headers = (
+                    {"authorization": f"Bearer {settings.signing_key}"}
+                    if (settings.signing_key)
+                    else {}
+                )
+                resp = await http.post(api, json={"url": app_url}, headers=headers)
             except httpx.HTTPError as exc:
                 resp = None
                 reason = repr(exc)

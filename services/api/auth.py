@@ -1,4 +1,4 @@
-"""Who may call the SDK-facing endpoints (wire protocol §9).
+"""Who may call the API (wire protocol §9 for the SDK-facing endpoints).
 
 SDKs present ``Authorization: Bearer <sha256 of the signing key>``, with (TS) or without
 (Python) the ``signkey-<env>-`` prefix. A server in cloud mode, or any server with a signing key
@@ -8,10 +8,16 @@ configured, requires it; a dev server without keys lets everyone in (TS then sen
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Awaitable, Callable
+
 from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from headrace.protocol import bearer_matches
 from services.core.settings import Settings
+
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 def auth_required(settings: Settings) -> bool:
@@ -30,3 +36,25 @@ def unauthorized_reason(request: Request, settings: Settings) -> str | None:
     if not bearer_matches(header, settings.signing_keys):
         return "unauthorized: the bearer token does not match this server's signing key"
     return None
+
+
+def rest_unauthorized_reason(request: Request, settings: Settings) -> str | None:
+    """The REST API (``/v1``) takes the same bearer as the SDKs, or the signing key itself
+    (``Authorization: Bearer signkey-prod-…``), whenever the SDK endpoints require one."""
+    header = request.headers.get("authorization") or ""
+    token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    if token and any(hmac.compare_digest(token, key) for key in settings.signing_keys):
+        return None
+    return unauthorized_reason(request, settings)
+
+
+def rest_guard(settings: Settings, handler: Handler) -> Handler:
+    """``handler`` behind the REST API's bearer check: 401 with the reason when it fails."""
+
+    async def guarded(request: Request) -> Response:
+        reason = rest_unauthorized_reason(request, settings)
+        if reason is not None:
+            return JSONResponse({"error": reason, "status": 401}, status_code=401)
+        return await handler(request)
+
+    return guarded

@@ -9,6 +9,9 @@ GET  /v1/runs/{id}              a run
 GET  /v1/runs/{id}/steps        its steps in execution order
 GET  /v0/runs/{id}/batch        the run's events, for SDKs (bearer when keys are set)
 GET  /v0/runs/{id}/actions      its memoized steps, for SDKs (bearer when keys are set)
+
+With a signing key configured (or in cloud mode) every route but ``/fn/register``'s own check
+needs ``Authorization: Bearer`` with the key's hash (as SDKs send it) or the key itself.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Sequence
 import httpx
 from starlette.routing import BaseRoute, Route
 
+from services.api.auth import Handler, rest_guard
 from services.api.events import Events
 from services.api.runs import Runs
 from services.api.sync import Sync
@@ -42,14 +46,17 @@ class ApiService(Service):
             await self.http.aclose()
 
     def routes(self) -> Sequence[BaseRoute]:
+        def rest(handler: Handler) -> Handler:
+            return rest_guard(self.deps.settings, handler)
+
         return [
             Route("/fn/register", self.sync.register, methods=["POST"]),
-            Route("/v1/apps", self.sync.list_apps, methods=["GET"]),
-            Route("/v1/apps", self.sync.sync_url, methods=["POST"]),
-            Route("/v1/events/{event_id}", self.events.get, methods=["GET"]),
-            Route("/v1/events/{event_id}/runs", self.events.runs_of, methods=["GET"]),
-            Route("/v1/runs/{run_id}", self.runs.get, methods=["GET"]),
-            Route("/v1/runs/{run_id}/steps", self.runs.steps, methods=["GET"]),
+            Route("/v1/apps", rest(self.sync.list_apps), methods=["GET"]),
+            Route("/v1/apps", rest(self.sync.sync_url), methods=["POST"]),
+            Route("/v1/events/{event_id}", rest(self.events.get), methods=["GET"]),
+            Route("/v1/events/{event_id}/runs", rest(self.events.runs_of), methods=["GET"]),
+            Route("/v1/runs/{run_id}", rest(self.runs.get), methods=["GET"]),
+            Route("/v1/runs/{run_id}/steps", rest(self.runs.steps), methods=["GET"]),
             Route("/v0/runs/{run_id}/batch", self.runs.batch, methods=["GET"]),
             Route("/v0/runs/{run_id}/actions", self.runs.actions, methods=["GET"]),
         ]
