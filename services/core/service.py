@@ -161,14 +161,17 @@ async def serve(
         if ready is not None:
             ready.set()
         stopper = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+        tasks.append(stopper)
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for t in done:
-            if t is not stopper and t.exception() is not None:
-                raise t.exception()  # type: ignore[misc]
+            if t is not stopper and not t.cancelled() and (exc := t.exception()) is not None:
+                log.error("%s stopped: %r", t.get_name(), exc)
+                raise exc
     finally:
         server.should_exit = True
-        for t in tasks[:-1]:
-            t.cancel()
+        for t in tasks:
+            if t.get_name() != "http":
+                t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         for s in reversed(services):
             with contextlib.suppress(Exception):
