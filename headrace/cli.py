@@ -59,16 +59,26 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    if args.command == "dev":
-        return launch.run_dev(
-            app_urls=args.app_url,
-            host=args.host,
-            port=args.port,
-            data_dir=args.data_dir,
-            database_url=args.database_url,
-            kafka=args.kafka,
-        )
-    return launch.run_service(args.service)
+    from services.core.embedded import BrokerError, PostgresError
+    from services.core.errors import HeadraceError
+
+    try:
+        if args.command == "dev":
+            return launch.run_dev(
+                app_urls=args.app_url,
+                host=args.host,
+                port=args.port,
+                data_dir=args.data_dir,
+                database_url=args.database_url,
+                kafka=args.kafka,
+            )
+        return launch.run_service(args.service)
+    except HeadraceError as exc:
+        print(f"headrace: {exc.message}", file=sys.stderr)
+        return 1
+    except (PostgresError, BrokerError) as exc:
+        print(f"headrace: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -39,9 +39,14 @@ class Database:
 
     async def open(self) -> None:
         try:
+            # One plain connection first: its error says why (refused, auth, no database),
+            # where the pool would only report that it timed out.
+            probe = await psycopg.AsyncConnection.connect(self.url, connect_timeout=15)
+            await probe.close()
             await self._pool.open(wait=True, timeout=30)
         except Exception as exc:
-            raise StoreError(f"cannot connect to Postgres at {_safe(self.url)}: {exc}") from exc
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            raise StoreError(f"cannot connect to Postgres at {_safe(self.url)}: {reason}") from exc
 
     async def close(self) -> None:
         await self._pool.close()
