@@ -38,7 +38,7 @@ from services.core.engine import (
     finished_event_data,
     resume,
 )
-from services.core.errors import BusError, HeadraceError
+from services.core.errors import HeadraceError
 from services.core.model import Event, Function, Job, Run, RunStatus
 from services.core.publish import new_event_id, publish_events
 from services.core.service import Deps, Service
@@ -105,14 +105,7 @@ class ExecutorService(Service):
         consumer = self.consumer
         if consumer is None:
             raise RuntimeError(f"{self.name}: run() before start()")
-        while True:
-            try:
-                records = await consumer.fetch(timeout_ms=5000)
-            except BusError as exc:
-                # Kafka is unreachable or rebalancing: the consumer reconnects; try again.
-                log.warning("%s: fetch failed, retrying: %s", self.name, exc)
-                await asyncio.sleep(1)
-                continue
+        async for records in consumer.batches():
             jobs: dict[str, Job] = {}
             for r in records:
                 try:

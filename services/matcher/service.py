@@ -61,16 +61,7 @@ class MatcherService(Service):
         consumer = self.consumer
         if consumer is None:
             raise RuntimeError(f"{self.name}: run() before start()")
-        while True:
-            try:
-                records = await consumer.fetch(timeout_ms=5000)
-            except BusError as exc:
-                # Kafka is unreachable or rebalancing: the consumer reconnects; try again.
-                log.warning("%s: fetch failed, retrying: %s", self.name, exc)
-                await asyncio.sleep(1)
-                continue
-            if not records:
-                continue
+        async for records in consumer.batches():
             while True:
                 try:
                     await self.process(records)

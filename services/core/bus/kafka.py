@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -141,6 +141,19 @@ class Consumer:
             for m in msgs:
                 out.append(ConsumedRecord(tp.topic, tp.partition, m.offset, m.key, m.value or b""))
         return out
+
+    async def batches(self, retry_seconds: float = 1.0) -> AsyncIterator[list[ConsumedRecord]]:
+        """Non-empty batches, forever. A failed fetch (Kafka unreachable, a rebalance) is logged
+        and tried again: the consumer reconnects by itself."""
+        while True:
+            try:
+                records = await self.fetch(timeout_ms=5000)
+            except BusError as exc:
+                log.warning("fetch failed, retrying: %s", exc)
+                await asyncio.sleep(retry_seconds)
+                continue
+            if records:
+                yield records
 
     async def commit(self, records: Sequence[ConsumedRecord]) -> None:
         """Commit past the highest offset of each partition in ``records``."""
