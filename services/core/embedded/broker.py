@@ -11,9 +11,9 @@ import logging
 import os
 import subprocess
 from pathlib import Path
-from types import TracebackType
 
 from ._process import (
+    ChildServer,
     die_with_parent,
     free_port,
     kafka_brokers_visible,
@@ -41,7 +41,7 @@ def broker_binary() -> str:
         raise BrokerError(str(exc)) from exc
 
 
-class EmbeddedBroker:
+class EmbeddedBroker(ChildServer):
     """A Tansu broker on ``127.0.0.1``, a child of this process.
 
     >>> with EmbeddedBroker() as bootstrap:     # doctest: +SKIP
@@ -61,10 +61,6 @@ class EmbeddedBroker:
         if self.port is None:
             raise BrokerError("broker not started")
         return f"127.0.0.1:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
 
     def start(self, timeout: float = 30.0) -> str:
         """Start the broker and return its bootstrap address once Metadata names a broker."""
@@ -114,14 +110,3 @@ class EmbeddedBroker:
         if self._proc is not None:
             stop_process(self._proc, timeout=10.0)
             self._proc = None
-
-    def __enter__(self) -> str:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -16,9 +16,9 @@ import signal
 import subprocess
 import uuid
 from pathlib import Path
-from types import TracebackType
 
 from ._process import (
+    ChildServer,
     die_with_parent,
     free_port,
     kafka_brokers_visible,
@@ -113,7 +113,7 @@ def _java() -> str:
     return found
 
 
-class ApacheKafka:
+class ApacheKafka(ChildServer):
     """One Apache Kafka process acting as broker and controller on ``127.0.0.1``.
 
     ``cache_dir`` holds the jars (shared between runs); ``run_dir`` holds configuration, data
@@ -271,14 +271,3 @@ class ApacheKafka:
             stop_process(self._proc, timeout=timeout)
             self._proc = None
             (self.run_dir / "kafka.pid").unlink(missing_ok=True)
-
-    def __enter__(self) -> str:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

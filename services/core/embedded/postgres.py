@@ -21,9 +21,9 @@ import stat
 import subprocess
 import time
 from pathlib import Path
-from types import TracebackType
 
 from ._process import (
+    ChildServer,
     accepts_connections,
     die_with_parent,
     free_port,
@@ -58,7 +58,7 @@ def postgres_bin_dir() -> Path:
     return bin_dir
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(ChildServer):
     """A Postgres server on ``127.0.0.1`` whose data lives in ``data_dir``.
 
     >>> with EmbeddedPostgres(Path(".headrace/postgres")) as url:   # doctest: +SKIP
@@ -86,10 +86,6 @@ class EmbeddedPostgres:
         if self.port is None:
             raise PostgresError("postgres not started")
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
 
     def start(self, timeout: float = 60.0) -> str:
         """Start the server (initialising the data directory if it is new); return its URL."""
@@ -152,17 +148,6 @@ class EmbeddedPostgres:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
-
-    def __enter__(self) -> str:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- setup ----------------------------------------------------------------------------
 
