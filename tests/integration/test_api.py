@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,15 +50,6 @@ def register_call(transcript: str) -> dict[str, Any]:
 def sdk_headers(call: dict[str, Any]) -> dict[str, str]:
     keep = ("content-type", "authorization", "x-inngest-", "user-agent")
     return {k: v for k, v in call["headers"].items() if k.lower().startswith(keep)}
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url, max_size=4)
-    await database.open()
-    await database.migrate()
-    yield database
-    await database.close()
 
 
 def make_client(db: Database, settings: Settings | None = None) -> httpx.AsyncClient:

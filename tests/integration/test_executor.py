@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -20,7 +20,6 @@ from headrace import protocol
 from services.core.codec import decode_event, decode_job, encode_job
 from services.core.model import App, Event, Function, Job, RunStatus, Trigger
 from services.core.service import Deps
-from services.core.settings import Settings
 from services.core.store import AppStore, EventStore, NewRun, RunStore
 from services.executor import ExecutorService
 
@@ -50,21 +49,8 @@ async def garbage_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 @pytest.fixture
-async def deps(database_url: str, kafka_bootstrap: str, unique_topics: Any) -> AsyncIterator[Deps]:
-    settings = Settings.from_env(
-        {},
-        database_url=database_url,
-        kafka_bootstrap=kafka_bootstrap,
-        events_topic=unique_topics.events,
-        jobs_topic=unique_topics.jobs,
-        consumer_group_prefix=unique_topics("group"),
-        signing_key=KEY,
-        server_kind="cloud",
-        app_timeout=5,
-    )
-    d = await Deps.open(settings)
-    yield d
-    await d.close()
+async def deps(open_deps: Callable[..., Awaitable[Deps]]) -> Deps:
+    return await open_deps(signing_key=KEY, server_kind="cloud", app_timeout=5)
 
 
 async def seed(deps: Deps, event: Event) -> str:

@@ -4,7 +4,7 @@ a record it cannot decode is recorded, skipped and counted, and the partition mo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,6 @@ from services.core.codec import decode_job
 from services.core.model import App, Event, Function, Trigger
 from services.core.publish import new_event_id, publish_events
 from services.core.service import Deps
-from services.core.settings import Settings
 from services.core.store import AppStore, RunStore
 from services.matcher import MatcherService
 
@@ -25,18 +24,8 @@ SCHEMA_TEXT = (Path(__file__).resolve().parents[2] / "schemas" / "event.avsc").r
 
 
 @pytest.fixture
-async def deps(database_url: str, kafka_bootstrap: str, unique_topics: Any) -> AsyncIterator[Deps]:
-    settings = Settings.from_env(
-        {},
-        database_url=database_url,
-        kafka_bootstrap=kafka_bootstrap,
-        events_topic=unique_topics.events,
-        jobs_topic=unique_topics.jobs,
-        consumer_group_prefix=unique_topics("group"),
-    )
-    d = await Deps.open(settings)
-    yield d
-    await d.close()
+async def deps(open_deps: Callable[..., Awaitable[Deps]]) -> Deps:
+    return await open_deps()
 
 
 async def _sync_app(deps: Deps) -> None:

@@ -5,7 +5,6 @@ released by the scheduler's sweep and the next claim carries a new token."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,15 +23,6 @@ from services.core.store import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url, max_size=4)
-    await database.open()
-    await database.migrate()
-    yield database
-    await database.close()
 
 
 async def seed(db: Database, run_id: str = "R1") -> RunStore:
