@@ -27,6 +27,7 @@ from services.core.clock import Clock, SystemClock
 from services.core.metrics import Metrics
 from services.core.settings import Settings
 from services.core.store import Database
+from services.core.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class Deps:
     bus: Bus
     metrics: Metrics = field(default_factory=Metrics)
     clock: Clock = field(default_factory=SystemClock)
+    tracing: Tracing = field(default_factory=Tracing.disabled)
 
     @classmethod
     async def open(cls, settings: Settings, metrics: Metrics | None = None) -> Deps:
@@ -52,11 +54,17 @@ class Deps:
         )
         bus = Bus(settings.kafka_bootstrap, idempotence=settings.kafka_idempotence)
         await bus.start()
-        return cls(settings=settings, db=db, bus=bus, metrics=metrics or Metrics())
+        tracing = (
+            Tracing.to_collector(settings.otel_endpoint, "headrace")
+            if settings.otel_endpoint
+            else Tracing.disabled()
+        )
+        return cls(settings=settings, db=db, bus=bus, metrics=metrics or Metrics(), tracing=tracing)
 
     async def close(self) -> None:
         await self.bus.stop()
         await self.db.close()
+        self.tracing.shutdown()
 
 
 class Service:

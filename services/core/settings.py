@@ -48,6 +48,7 @@ class Settings:
     max_request_bytes: int = 64 * 1024 * 1024
     db_pool_size: int = 10
     log_level: str = "INFO"
+    otel_endpoint: str | None = None
     data_dir: str = ".headrace"
 
     @classmethod

@@ -78,6 +78,7 @@ async def call_app(
     job_id: str,
     server_kind: str,
     signing_key: str | None,
+    extra_headers: dict[str, str] | None = None,
     timeout: float,  # noqa: ASYNC109 - an httpx request timeout, not a cancel scope
 ) -> AppResponse:
     headers = {
@@ -94,6 +95,8 @@ async def call_app(
         headers["x-inngest-req-version"] = str(run.request_version)
     if signing_key:
         headers["x-inngest-signature"] = protocol.sign(body, signing_key)
+    if extra_headers:
+        headers.update(extra_headers)
     started = time.perf_counter()
     try:
         resp = await http.post(

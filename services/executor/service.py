@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from opentelemetry.trace import StatusCode
 
 from services.core import log as logctx
 from services.core.bus import Consumer
@@ -207,26 +208,42 @@ class ExecutorService(Service):
             current, events, memo, target=state.target, env=s.server_kind, job_id=job_id
         )
         assert self._http is not None
-        resp = await call_app(
-            self._http,
-            fn.url,
-            body,
-            run=current,
-            target=state.target,
-            job_id=job_id,
-            server_kind=s.server_kind,
-            signing_key=s.signing_key,
-            timeout=s.app_timeout,
-        )
-        now = self.deps.clock.now()
-        state = dataclasses.replace(state, now=now)
-        reply: Reply
-        if resp.error is not None:
-            reply = TransportFailure(resp.error)
-            outcome = "unreachable"
-        else:
-            reply = classify(resp.status, resp.headers, resp.body, now)
-            outcome = str(resp.status)
+        trace_headers: dict[str, str] = {}
+        attributes = {
+            "headrace.run_id": run.id,
+            "headrace.function_id": fn.id,
+            "headrace.step_id": state.target,
+            "headrace.attempt": state.attempt,
+            "url.full": fn.url,
+        }
+        with self.deps.tracing.call_span(
+            run.id, f"call {fn.id}", attributes, trace_headers
+        ) as span:
+            resp = await call_app(
+                self._http,
+                fn.url,
+                body,
+                run=current,
+                target=state.target,
+                job_id=job_id,
+                server_kind=s.server_kind,
+                signing_key=s.signing_key,
+                extra_headers=trace_headers,
+                timeout=s.app_timeout,
+            )
+            now = self.deps.clock.now()
+            state = dataclasses.replace(state, now=now)
+            reply: Reply
+            if resp.error is not None:
+                reply = TransportFailure(resp.error)
+                outcome = "unreachable"
+            else:
+                reply = classify(resp.status, resp.headers, resp.body, now)
+                outcome = str(resp.status)
+            span.set_attribute("http.response.status_code", resp.status)
+            span.set_attribute("headrace.reply", type(reply).__name__)
+            if isinstance(reply, ErrorReply | TransportFailure):
+                span.set_status(StatusCode.ERROR, reply.message)
         self.deps.metrics.app_calls.labels(outcome).observe(resp.seconds)
         decision = decide(state, reply, self.policy, self.rng)
         if isinstance(reply, ErrorReply | TransportFailure):

@@ -210,3 +210,35 @@ async def test_a_job_record_that_cannot_be_decoded_is_dead_lettered(deps: Deps) 
     ]
     assert "Avro" in rows[0]["reason"]
     assert deps.metrics.dead_letters.labels("executor")._value.get() == 1
+
+
+async def test_every_call_is_a_span_in_the_runs_trace(deps: Deps) -> None:
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from services.core.tracing import Tracing, run_trace_id
+
+    exporter = InMemorySpanExporter()
+    deps.tracing = Tracing.with_processor(SimpleSpanProcessor(exporter), "headrace-test")
+    parents: list[str] = []
+
+    async def tracing_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            parents.append(dict(scope["headers"]).get(b"traceparent", b"").decode())
+        await sdk_app(scope, receive, send)
+
+    run_id = await seed(deps, Event(id="E1", name="calc/add", data={"a": 1, "b": 1}, ts=1))
+    runs = RunStore(deps.db)
+
+    async def done() -> bool:
+        run = await runs.get(run_id)
+        return run is not None and run.status is not RunStatus.RUNNING
+
+    await run_executor(deps, tracing_app, done)
+    spans = exporter.get_finished_spans()
+    assert len(spans) == 3 == len(parents)
+    assert {s.context.trace_id for s in spans} == {run_trace_id(run_id)}
+    assert [s.attributes["headrace.reply"] for s in spans] == ["OpsReply", "OpsReply", "DoneReply"]
+    assert all(s.attributes["http.response.status_code"] in (200, 206) for s in spans)
+    # The app saw each call's own span as its parent.
+    assert [p.split("-")[2] for p in parents] == [f"{s.context.span_id:016x}" for s in spans]
