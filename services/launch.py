@@ -106,7 +106,7 @@ def run_dev(
             kafka = broker.start()
             overrides["kafka_idempotence"] = False
             if "HEADRACE_CONSUMER_FETCH_WAIT_MS" not in os.environ:
-                overrides["consumer_fetch_wait_ms"] = 50
+                overrides["consumer_fetch_wait_ms"] = 25
         if kafka:
             overrides["kafka_bootstrap"] = kafka
         if host:
