@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import logging
 import random
 from datetime import timedelta
@@ -18,6 +19,7 @@ from typing import Any
 
 import httpx
 from opentelemetry.trace import StatusCode
+from ulid import ULID
 
 from services.core import log as logctx
 from services.core.bus import Consumer
@@ -41,7 +43,7 @@ from services.core.engine import (
 )
 from services.core.errors import HeadraceError
 from services.core.model import Event, Function, Job, Run, RunStatus
-from services.core.publish import new_event_id, publish_events
+from services.core.publish import publish_events
 from services.core.service import Deps, Service
 from services.core.store import DeadLetterStore, RunStore, RunWrite, StepWrite, lease_owner_prefix
 from services.executor.call import build_body, call_app
@@ -143,6 +145,11 @@ class ExecutorService(Service):
         s = self.deps.settings
         claimed = await self.runs.claim(job, self.owner, s.lease_seconds)
         if claimed is None:
+            unfinished = await self.runs.claim_finish(job, s.lease_seconds)
+            if unfinished is not None:
+                # The run ended but its finish events may not have reached Kafka.
+                await self._publish_finish(unfinished.run, unfinished.events)
+                return True
             self.deps.metrics.jobs_stale.inc()
             return False
         run, memo, fn, events = claimed.run, claimed.memo, claimed.function, claimed.events
@@ -155,7 +162,7 @@ class ExecutorService(Service):
             woke = resume(state)
             if isinstance(woke.next, RunAt):
                 # The timer fired early (clocks disagree): set it again, don't call the app.
-                return await self._commit(run, None, [], list(woke.checkpoints), woke)
+                return await self._commit(run, events, list(woke.checkpoints), woke)
             if not woke.ignored:
                 checkpoints.extend(woke.checkpoints)
                 for c in woke.checkpoints:
@@ -180,9 +187,7 @@ class ExecutorService(Service):
             decision = await self._call(fn, run, state, events, memo, job)
         if decision.ignored:
             return True
-        return await self._commit(
-            run, fn, events, checkpoints + list(decision.checkpoints), decision
-        )
+        return await self._commit(run, events, checkpoints + list(decision.checkpoints), decision)
 
     async def _call(
         self,
@@ -259,7 +264,6 @@ class ExecutorService(Service):
     async def _commit(
         self,
         run: Run,
-        fn: Function | None,
         events: list[Event],
         checkpoints: list[Checkpoint],
         decision: Decision,
@@ -269,7 +273,8 @@ class ExecutorService(Service):
         nxt = decision.next
         wake_at = None
         not_before = now
-        if isinstance(nxt, RunNow):
+        if isinstance(nxt, RunNow | Finished | FailedRun):
+            # A job, or the finish events, may be lost after the commit: come back if so.
             wake_at = now + timedelta(seconds=s.redeliver_seconds)
         elif isinstance(nxt, RunAt):
             wake_at = not_before = nxt.when
@@ -313,27 +318,57 @@ class ExecutorService(Service):
             await self.deps.bus.send(s.jobs_topic, encode_job(Job(run.id, generation)), run.id)
         elif isinstance(nxt, Finished | FailedRun):
             self.deps.metrics.runs_finished.labels(decision.status.value).inc()
-            await self._emit_finish(run, fn, events, decision)
+            ended = dataclasses.replace(
+                run, status=decision.status, output=decision.output, error=decision.error
+            )
+            await self._publish_finish(ended, events)
         return True
 
-    async def _emit_finish(
-        self, run: Run, fn: Function | None, events: list[Event], decision: Decision
-    ) -> None:
-        s = self.deps.settings
+    async def _publish_finish(self, run: Run, events: list[Event]) -> None:
+        """Put the run's finish events on Kafka, then mark them published. Their ids derive
+        from the run, so publishing again after a crash stores them once."""
         now_ms = int(self.deps.clock.now().timestamp() * 1000)
-        trigger = events[0].to_sdk() if events else {}
-        out: list[Event] = []
-        if decision.status is RunStatus.FAILED:
-            out.append(
-                Event(
-                    id=new_event_id(),
-                    name="inngest/function.failed",
-                    ts=now_ms,
-                    data=failure_event_data(run.function_id, run.id, decision.error, trigger),
-                )
+        await publish_events(
+            self.deps.bus,
+            self.deps.settings.events_topic,
+            finish_events(run, events, now_ms),
+            now_ms,
+        )
+        await self.runs.finish_published(run.id)
+
+
+def finish_events(run: Run, events: list[Event], now_ms: int) -> list[Event]:
+    """``inngest/function.failed`` (for a failed run) and ``inngest/function.finished``."""
+    trigger = events[0].to_sdk() if events else {}
+    out: list[Event] = []
+    if run.status is RunStatus.FAILED:
+        out.append(
+            Event(
+                id=derived_event_id(run.id, "failed"),
+                name="inngest/function.failed",
+                ts=now_ms,
+                data=failure_event_data(run.function_id, run.id, run.error, trigger),
             )
-            data = finished_event_data(run.function_id, run.id, trigger, error=decision.error)
-        else:
-            data = finished_event_data(run.function_id, run.id, trigger, output=decision.output)
-        out.append(Event(id=new_event_id(), name="inngest/function.finished", ts=now_ms, data=data))
-        await publish_events(self.deps.bus, s.events_topic, out, now_ms)
+        )
+        data = finished_event_data(run.function_id, run.id, trigger, error=run.error)
+    else:
+        data = finished_event_data(run.function_id, run.id, trigger, output=run.output)
+    out.append(
+        Event(
+            id=derived_event_id(run.id, "finished"),
+            name="inngest/function.finished",
+            ts=now_ms,
+            data=data,
+        )
+    )
+    return out
+
+
+def derived_event_id(run_id: str, kind: str) -> str:
+    """A ULID with the run's time and entropy from (run, kind): the same every time."""
+    try:
+        ms = ULID.from_str(run_id).milliseconds
+    except ValueError:
+        ms = 0
+    entropy = hashlib.sha256(f"{run_id}:{kind}".encode()).digest()[:10]
+    return str(ULID.from_bytes(ms.to_bytes(6, "big") + entropy))

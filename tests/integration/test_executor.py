@@ -242,3 +242,54 @@ async def test_every_call_is_a_span_in_the_runs_trace(deps: Deps) -> None:
     assert all(s.attributes["http.response.status_code"] in (200, 206) for s in spans)
     # The app saw each call's own span as its parent.
     assert [p.split("-")[2] for p in parents] == [f"{s.context.span_id:016x}" for s in spans]
+
+
+async def test_finish_events_lost_after_the_commit_are_published_again(deps: Deps) -> None:
+    from services.core.errors import BusError
+    from services.executor.service import derived_event_id
+
+    real_send_many = deps.bus.send_many
+    failures = {"left": 1}
+
+    async def flaky_send_many(topic: str, records: Any) -> None:
+        if topic == deps.settings.events_topic and failures["left"]:
+            failures["left"] -= 1
+            raise BusError("broker unavailable (injected)")
+        await real_send_many(topic, records)
+
+    deps.bus.send_many = flaky_send_many  # type: ignore[method-assign]
+    run_id = await seed(deps, Event(id="E1", name="calc/add", data={"a": 20, "b": 22}, ts=1))
+    runs = RunStore(deps.db)
+    kicked = False
+
+    async def published() -> bool:
+        nonlocal kicked
+        async with deps.db.conn() as conn:
+            cur = await conn.execute(
+                "SELECT status, finish_pending, wake_at FROM runs WHERE id = %s", (run_id,)
+            )
+            row = await cur.fetchone()
+        assert row is not None
+        if row["status"] == "Running":
+            return False
+        if row["finish_pending"] and not kicked:
+            # The publish failed after the commit: the run keeps a wake time. Play the
+            # scheduler: make it due now and publish its job.
+            assert row["wake_at"] is not None
+            async with deps.db.conn() as conn:
+                await conn.execute("UPDATE runs SET wake_at = now() WHERE id = %s", (run_id,))
+            for job in await runs.fire_due(30):
+                await deps.bus.send(deps.settings.jobs_topic, encode_job(job), job.run_id)
+            kicked = True
+        return not row["finish_pending"]
+
+    await run_executor(deps, sdk_app, published)
+    assert kicked and failures["left"] == 0
+    run = await runs.get(run_id)
+    assert run is not None and run.status is RunStatus.COMPLETED and run.output == 42
+    assert await runs.next_wake() is None  # nothing more is due for it
+    finished = [decode_event(v) for v in await read_topic(deps, deps.settings.events_topic, 1)]
+    assert [(e.name, e.id) for e in finished] == [
+        ("inngest/function.finished", derived_event_id(run_id, "finished"))
+    ]
+    assert finished[0].data["result"] == 42

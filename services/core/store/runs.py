@@ -55,7 +55,8 @@ class StepWrite:
 
 @dataclass(frozen=True, slots=True)
 class RunWrite:
-    """The run's fields after a checkpoint. ``wake_at`` None means the run ended."""
+    """The run's fields after a checkpoint. An ended run keeps a ``wake_at`` until its finish
+    events are published (``finish_published``)."""
 
     status: RunStatus
     attempt: int
@@ -85,16 +86,7 @@ class _Fenced(Exception):
     """Rolls back a checkpoint whose lease is no longer held."""
 
 
-# Take the lease, and read the run's memo, function and events, in one round trip. The
-# notification tells the scheduler about the lease's expiry (it may be asleep with no target).
-_CLAIM_SQL = f"""
-WITH c AS (
-    UPDATE runs SET lease_token = lease_token + 1, lease_owner = %s,
-        wake_at = now() + make_interval(secs => %s), started_at = coalesce(started_at, now())
-    WHERE id = %s AND generation = %s AND status = %s AND not_before <= now()
-        AND (lease_owner IS NULL OR wake_at <= now())
-    RETURNING *
-)
+_CLAIM_SELECT = f"""
 SELECT c.*,
     pg_notify('{WAKE_CHANNEL}', (extract(epoch FROM c.wake_at) * 1000)::bigint::text) AS _n,
     (SELECT coalesce(json_agg(json_build_array(s.step_id, s.memo) ORDER BY s.position), '[]')
@@ -106,6 +98,32 @@ SELECT c.*,
               WHERE id = ANY(c.event_ids)) e) AS _events
 FROM c
 """
+
+# Take the lease, and read the run's memo, function and events, in one round trip. The
+# notification tells the scheduler about the lease's expiry (it may be asleep with no target).
+_CLAIM_SQL = (
+    """
+WITH c AS (
+    UPDATE runs SET lease_token = lease_token + 1, lease_owner = %s,
+        wake_at = now() + make_interval(secs => %s), started_at = coalesce(started_at, now())
+    WHERE id = %s AND generation = %s AND status = %s AND not_before <= now()
+        AND (lease_owner IS NULL OR wake_at <= now())
+    RETURNING *
+)"""
+    + _CLAIM_SELECT
+)
+
+# An ended run whose finish events may not have reached Kafka: take it for another publish.
+# Two executors doing this at once is harmless: the events' ids derive from the run.
+_CLAIM_FINISH_SQL = (
+    """
+WITH c AS (
+    UPDATE runs SET wake_at = now() + make_interval(secs => %s)
+    WHERE id = %s AND generation = %s AND status <> %s AND finish_pending
+    RETURNING *
+)"""
+    + _CLAIM_SELECT
+)
 
 
 class RunStore:
@@ -152,14 +170,26 @@ class RunStore:
                 _CLAIM_SQL, (owner, lease_seconds, job.run_id, job.generation, _ACTIVE)
             )
             row = await cur.fetchone()
-        if row is None:
-            return None
-        return Claim(
-            run=_run(row),
-            memo={step_id: memo for step_id, memo in row["_memo"]},
-            function=function_from_row(row["_function"]) if row["_function"] else None,
-            events=[event_from_row(e) for e in row["_events"]],
-        )
+        return _claim(row)
+
+    async def claim_finish(self, job: Job, lease_seconds: float) -> Claim | None:
+        """Take an ended run whose finish events are still to be published (see
+        ``finish_published``); None when there is nothing to publish for this job."""
+        async with self.db.conn() as conn:
+            cur = await conn.execute(
+                _CLAIM_FINISH_SQL, (lease_seconds, job.run_id, job.generation, _ACTIVE)
+            )
+            row = await cur.fetchone()
+        return _claim(row)
+
+    async def finish_published(self, run_id: str) -> None:
+        """The run's finish events are on Kafka: nothing more is due for it."""
+        async with self.db.conn() as conn:
+            await conn.execute(
+                "UPDATE runs SET finish_pending = false, wake_at = NULL"
+                " WHERE id = %s AND finish_pending AND status <> %s",
+                (run_id, _ACTIVE),
+            )
 
     async def checkpoint(
         self,
@@ -185,7 +215,8 @@ class RunStore:
                     " status = %s, attempt = %s, stack = stack || %s::text[], target = %s,"
                     " planned = %s, planned_mode = %s, force_step_plan = %s,"
                     " request_version = %s, wait = %s, output = %s, error = %s,"
-                    " not_before = %s, wake_at = %s, ended_at = CASE WHEN %s THEN now() END"
+                    " not_before = %s, wake_at = %s, ended_at = CASE WHEN %s THEN now() END,"
+                    " finish_pending = %s"
                     " WHERE id = %s AND lease_token = %s AND lease_owner IS NOT NULL"
                     " AND status = %s AND cardinality(stack) = %s RETURNING generation",
                     (
@@ -202,6 +233,7 @@ class RunStore:
                         _json(run.error),
                         run.not_before,
                         run.wake_at,
+                        ended,
                         ended,
                         run_id,
                         lease_token,
@@ -350,6 +382,17 @@ async def _notify_wake(conn: Conn, when_sql: str, params: tuple[Any, ...]) -> No
 def _json(value: Any) -> Jsonb | None:
     """A jsonb parameter; None is SQL NULL (memos use ``Jsonb`` directly: null is a value)."""
     return None if value is None else Jsonb(value)
+
+
+def _claim(row: dict[str, Any] | None) -> Claim | None:
+    if row is None:
+        return None
+    return Claim(
+        run=_run(row),
+        memo={step_id: memo for step_id, memo in row["_memo"]},
+        function=function_from_row(row["_function"]) if row["_function"] else None,
+        events=[event_from_row(e) for e in row["_events"]],
+    )
 
 
 def _run(row: dict[str, Any]) -> Run:
