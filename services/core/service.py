@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from services.core.bus import Bus, ensure_topics
+from services.core.bus import Bus, Consumer, ensure_topics
 from services.core.clock import Clock, SystemClock
 from services.core.metrics import Metrics
 from services.core.settings import Settings
@@ -60,6 +60,16 @@ class Deps:
             else Tracing.disabled()
         )
         return cls(settings=settings, db=db, bus=bus, metrics=metrics or Metrics(), tracing=tracing)
+
+    def consumer(self, topic: str, role: str) -> Consumer:
+        """A consumer of ``topic`` in the group ``<prefix>-<role>`` (not started yet)."""
+        s = self.settings
+        return Consumer(
+            s.kafka_bootstrap,
+            [topic],
+            f"{s.consumer_group_prefix}-{role}",
+            fetch_wait_ms=s.consumer_fetch_wait_ms,
+        )
 
     async def close(self) -> None:
         await self.bus.stop()

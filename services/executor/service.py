@@ -78,13 +78,7 @@ class ExecutorService(Service):
                 limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
                 timeout=self.deps.settings.app_timeout,
             )
-        s = self.deps.settings
-        self.consumer = Consumer(
-            s.kafka_bootstrap,
-            [s.jobs_topic],
-            f"{s.consumer_group_prefix}-executor",
-            fetch_wait_ms=s.consumer_fetch_wait_ms,
-        )
+        self.consumer = self.deps.consumer(self.deps.settings.jobs_topic, "executor")
         await self.consumer.start()
         self._started = True
 

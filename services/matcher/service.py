@@ -40,13 +40,7 @@ class MatcherService(Service):
         self._started = False
 
     async def start(self) -> None:
-        s = self.deps.settings
-        self.consumer = Consumer(
-            s.kafka_bootstrap,
-            [s.events_topic],
-            f"{s.consumer_group_prefix}-matcher",
-            fetch_wait_ms=s.consumer_fetch_wait_ms,
-        )
+        self.consumer = self.deps.consumer(self.deps.settings.events_topic, "matcher")
         await self.consumer.start()
         self._started = True
 

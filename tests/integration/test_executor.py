@@ -88,6 +88,14 @@ async def run_executor(deps: Deps, app: Any, until: Callable[[], Awaitable[bool]
         await http.aclose()
 
 
+def ended(runs: RunStore, run_id: str) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        run = await runs.get(run_id)
+        return run is not None and run.status is not RunStatus.RUNNING
+
+    return check
+
+
 async def read_topic(deps: Deps, topic: str, n: int) -> list[bytes]:
     consumer = AIOKafkaConsumer(
         topic,
@@ -112,11 +120,7 @@ async def test_a_run_completes_through_the_executor(deps: Deps) -> None:
     run_id = await seed(deps, event)
     runs = RunStore(deps.db)
 
-    async def done() -> bool:
-        run = await runs.get(run_id)
-        return run is not None and run.status is not RunStatus.RUNNING
-
-    await run_executor(deps, sdk_app, done)
+    await run_executor(deps, sdk_app, ended(runs, run_id))
     run = await runs.get(run_id)
     assert run is not None and run.status is RunStatus.COMPLETED and run.output == 5
     steps = await runs.steps(run_id)
@@ -176,11 +180,7 @@ async def test_calls_are_signed_over_the_canonical_body(deps: Deps) -> None:
     run_id = await seed(deps, Event(id="E1", name="calc/add", data={"a": 4, "b": 4}, ts=1))
     runs = RunStore(deps.db)
 
-    async def done() -> bool:
-        run = await runs.get(run_id)
-        return run is not None and run.status is not RunStatus.RUNNING
-
-    await run_executor(deps, recording_app, done)
+    await run_executor(deps, recording_app, ended(runs, run_id))
     run = await runs.get(run_id)
     assert run is not None and run.status is RunStatus.COMPLETED and run.output == 8
     assert len(seen) == 3
@@ -195,11 +195,7 @@ async def test_a_job_record_that_cannot_be_decoded_is_dead_lettered(deps: Deps) 
     run_id = await seed(deps, Event(id="E1", name="calc/add", data={"a": 1, "b": 2}, ts=1))
     runs = RunStore(deps.db)
 
-    async def done() -> bool:
-        run = await runs.get(run_id)
-        return run is not None and run.status is not RunStatus.RUNNING
-
-    await run_executor(deps, sdk_app, done)
+    await run_executor(deps, sdk_app, ended(runs, run_id))
     run = await runs.get(run_id)
     assert run is not None and run.output == 3  # the partition moved on past the bad record
     async with deps.db.conn() as conn:
@@ -230,11 +226,7 @@ async def test_every_call_is_a_span_in_the_runs_trace(deps: Deps) -> None:
     run_id = await seed(deps, Event(id="E1", name="calc/add", data={"a": 1, "b": 1}, ts=1))
     runs = RunStore(deps.db)
 
-    async def done() -> bool:
-        run = await runs.get(run_id)
-        return run is not None and run.status is not RunStatus.RUNNING
-
-    await run_executor(deps, tracing_app, done)
+    await run_executor(deps, tracing_app, ended(runs, run_id))
     spans = exporter.get_finished_spans()
     assert len(spans) == 3 == len(parents)
     assert {s.context.trace_id for s in spans} == {run_trace_id(run_id)}
